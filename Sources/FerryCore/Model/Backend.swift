@@ -1,0 +1,19 @@
+/// A loaded model that can run inference. Implementations must allow `run`
+/// from several threads at once.
+public protocol ModelSession: Sendable {
+    var signature: ModelSignature { get }
+    var metadata: ModelMetadata { get }
+
+    /// Runs the model on inputs that already passed `ModelSignature.validate`,
+    /// returning the named outputs in the order asked. This call blocks: callers
+    /// run it on threads they own, never on the Swift cooperative pool.
+    func run(_ inputs: [Tensor], outputs: [String]) throws(FerryError) -> [Tensor]
+}
+
+/// A kind of model file the server can load (ONNX through ONNX Runtime today).
+public protocol Backend: Sendable {
+    /// The platform name reported in model metadata, Triton-style (`onnxruntime_onnx`).
+    var platform: String { get }
+
+    func loadModel(atPath path: String, name: String) throws(FerryError) -> any ModelSession
+}

@@ -1,0 +1,80 @@
+extension ModelSignature {
+    /// Checks a request against this signature: every input known, present
+    /// once, of the declared datatype, of a shape that fits, with exactly the
+    /// bytes that shape needs; every requested output known and asked once.
+    ///
+    /// Returns the names of the outputs to compute, in response order.
+    public func validate(_ request: InferenceRequest, modelName: String) throws(FerryError) -> [String] {
+        var seen = Set<String>()
+        for tensor in request.inputs {
+            guard let spec = input(named: tensor.name) else {
+                throw FerryError(
+                    .invalidArgument,
+                    "model '\(modelName)' has no input named '\(tensor.name)' (its inputs: \(Self.names(inputs)))"
+                )
+            }
+            guard seen.insert(tensor.name).inserted else {
+                throw FerryError(.invalidArgument, "input '\(tensor.name)' appears more than once in the request")
+            }
+            try Self.check(tensor, against: spec, modelName: modelName)
+        }
+        if let missing = inputs.first(where: { !seen.contains($0.name) }) {
+            throw FerryError(
+                .invalidArgument,
+                "model '\(modelName)' needs input '\(missing.name)', which the request does not provide"
+            )
+        }
+
+        guard !request.outputs.isEmpty else { return outputs.map { $0.name } }
+        var requested = Set<String>()
+        for output in request.outputs {
+            guard self.output(named: output.name) != nil else {
+                throw FerryError(
+                    .invalidArgument,
+                    "model '\(modelName)' has no output named '\(output.name)' (its outputs: \(Self.names(outputs)))"
+                )
+            }
+            guard requested.insert(output.name).inserted else {
+                throw FerryError(.invalidArgument, "output '\(output.name)' is requested more than once")
+            }
+        }
+        return request.outputs.map { $0.name }
+    }
+
+    private static func check(_ tensor: Tensor, against spec: TensorSpec, modelName: String) throws(FerryError) {
+        let what = "input '\(tensor.name)' of model '\(modelName)'"
+        guard tensor.datatype == spec.datatype else {
+            throw FerryError(
+                .invalidArgument,
+                "\(what) has datatype \(spec.datatype.rawValue), but the request sends \(tensor.datatype.rawValue)"
+            )
+        }
+        guard tensor.shape.fits(spec.shape), let elements = tensor.shape.elementCount else {
+            throw FerryError(
+                .invalidArgument,
+                "\(what) has shape \(spec.shapeDescription), which the request's shape \(tensor.shape) does not fit"
+            )
+        }
+        if let size = spec.datatype.elementSize {
+            let (expected, overflow) = elements.multipliedReportingOverflow(by: size)
+            guard !overflow, tensor.data.count == expected else {
+                throw FerryError(
+                    .invalidArgument,
+                    "\(what): shape \(tensor.shape) of \(spec.datatype.rawValue) needs \(expected) bytes, but the request holds \(tensor.data.count)"
+                )
+            }
+        } else {
+            let count = try BytesTensorCoding.count(tensor.data, tensorName: tensor.name)
+            guard count == elements else {
+                throw FerryError(
+                    .invalidArgument,
+                    "\(what): shape \(tensor.shape) has \(elements) elements, but the request holds \(count) BYTES elements"
+                )
+            }
+        }
+    }
+
+    private static func names(_ specs: [TensorSpec]) -> String {
+        specs.map { $0.name }.joined(separator: ", ")
+    }
+}

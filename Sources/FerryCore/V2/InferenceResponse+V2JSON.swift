@@ -1,0 +1,56 @@
+import Foundation
+
+extension InferenceResponse {
+    /// Encodes the v2 response body with every output's data as JSON:
+    /// `{"model_name","model_version","id"?,"parameters"?,"outputs":[{"name","datatype","shape","data"}]}`.
+    public func v2JSON() throws(FerryError) -> Data {
+        var writer = JSONWriter(reservingCapacity: 128 + outputs.reduce(0) { $0 + $1.data.count * 3 })
+        try write(to: &writer)
+        return writer.data
+    }
+
+    public func write(to writer: inout JSONWriter) throws(FerryError) {
+        var failure: FerryError?
+        writer.object { object in
+            object.member("model_name") { $0.string(modelName) }
+            if let modelVersion { object.member("model_version") { $0.string(modelVersion) } }
+            if let id { object.member("id") { $0.string(id) } }
+            if !parameters.isEmpty { object.member("parameters") { $0.parameters(parameters) } }
+            object.member("outputs") { writer in
+                writer.list(outputs) { writer, output in
+                    writer.object { tensor in
+                        tensor.member("name") { $0.string(output.name) }
+                        tensor.member("datatype") { $0.string(output.datatype.rawValue) }
+                        tensor.member("shape") { $0.list(output.shape.dimensions) { $0.integer($1) } }
+                        tensor.member("data") { writer in
+                            do throws(FerryError) {
+                                try TensorJSONCoding.write(output, to: &writer)
+                            } catch {
+                                failure = error
+                                writer.raw("null")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+    }
+}
+
+extension JSONWriter {
+    public mutating func parameters(_ parameters: InferenceParameters) {
+        object { object in
+            for key in parameters.keys.sorted() {
+                object.member(key) { writer in
+                    switch parameters[key]! {
+                    case .bool(let flag): writer.bool(flag)
+                    case .int(let integer): writer.integer(integer)
+                    case .double(let number): writer.floatingPoint(number)
+                    case .string(let text): writer.string(text)
+                    }
+                }
+            }
+        }
+    }
+}

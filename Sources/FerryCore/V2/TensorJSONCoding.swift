@@ -1,0 +1,152 @@
+import Foundation
+
+/// Converts the `data` member of a v2 JSON tensor to and from tensor bytes.
+///
+/// Data may be flat or nested arrays (row-major either way, as the protocol
+/// allows). Numbers are converted from their literal text straight to the
+/// element type, so the float32 a client wrote is the float32 the model sees.
+public enum TensorJSONCoding {
+    public static func decode(
+        _ data: JSONValue,
+        datatype: DataType,
+        shape: TensorShape,
+        tensorName: String
+    ) throws(FerryError) -> Data {
+        var leaves: [JSONValue] = []
+        if let expected = shape.elementCount { leaves.reserveCapacity(expected) }
+        try flatten(data, into: &leaves, tensorName: tensorName)
+        guard let expected = shape.elementCount else {
+            throw FerryError(.invalidArgument, "input '\(tensorName)': shape \(shape) is not a valid shape")
+        }
+        guard leaves.count == expected else {
+            throw FerryError(
+                .invalidArgument,
+                "input '\(tensorName)': shape \(shape) has \(expected) elements, but 'data' holds \(leaves.count)"
+            )
+        }
+        let context = Context(tensorName: tensorName, datatype: datatype)
+        switch datatype {
+        case .bool:
+            return try pack(leaves, context) { value, context, index throws(FerryError) -> Bool in
+                guard case .bool(let flag) = value else { throw context.invalid(value, index, "a boolean") }
+                return flag
+            }
+        case .uint8: return try packInteger(leaves, UInt8.self, context)
+        case .uint16: return try packInteger(leaves, UInt16.self, context)
+        case .uint32: return try packInteger(leaves, UInt32.self, context)
+        case .uint64: return try packInteger(leaves, UInt64.self, context)
+        case .int8: return try packInteger(leaves, Int8.self, context)
+        case .int16: return try packInteger(leaves, Int16.self, context)
+        case .int32: return try packInteger(leaves, Int32.self, context)
+        case .int64: return try packInteger(leaves, Int64.self, context)
+        case .fp16:
+            return try pack(leaves, context) { value, context, index throws(FerryError) -> Float16 in
+                try Float16(context.floatLiteral(value, index))
+            }
+        case .bf16:
+            return try pack(leaves, context) { value, context, index throws(FerryError) -> BFloat16 in
+                try BFloat16(Float(context.floatLiteral(value, index)))
+            }
+        case .fp32:
+            return try pack(leaves, context) { value, context, index throws(FerryError) -> Float in
+                try Float(context.floatLiteral(value, index))
+            }
+        case .fp64:
+            return try pack(leaves, context) { value, context, index throws(FerryError) -> Double in
+                try context.floatLiteral(value, index)
+            }
+        case .bytes:
+            var bytes = Data()
+            for (index, leaf) in leaves.enumerated() {
+                guard case .string(let text) = leaf else { throw context.invalid(leaf, index, "a string") }
+                BytesTensorCoding.appendLength(UInt32(text.utf8.count), to: &bytes)
+                bytes.append(contentsOf: text.utf8)
+            }
+            return bytes
+        }
+    }
+
+    /// Writes the tensor's elements as a flat JSON array.
+    public static func write(_ tensor: Tensor, to writer: inout JSONWriter) throws(FerryError) {
+        switch tensor.datatype {
+        case .bool: writer.list(try tensor.values(as: Bool.self)) { $0.bool($1) }
+        case .uint8: writer.list(try tensor.values(as: UInt8.self)) { $0.integer($1) }
+        case .uint16: writer.list(try tensor.values(as: UInt16.self)) { $0.integer($1) }
+        case .uint32: writer.list(try tensor.values(as: UInt32.self)) { $0.integer($1) }
+        case .uint64: writer.list(try tensor.values(as: UInt64.self)) { $0.integer($1) }
+        case .int8: writer.list(try tensor.values(as: Int8.self)) { $0.integer($1) }
+        case .int16: writer.list(try tensor.values(as: Int16.self)) { $0.integer($1) }
+        case .int32: writer.list(try tensor.values(as: Int32.self)) { $0.integer($1) }
+        case .int64: writer.list(try tensor.values(as: Int64.self)) { $0.integer($1) }
+        // Half-precision values are written at float32 precision: the text
+        // reads back to the same half value, and a float32 reader gets it exactly.
+        case .fp16: writer.list(try tensor.values(as: Float16.self)) { $0.floatingPoint(Float($1)) }
+        case .bf16: writer.list(try tensor.values(as: BFloat16.self)) { $0.floatingPoint($1.floatValue) }
+        case .fp32: writer.list(try tensor.values(as: Float.self)) { $0.floatingPoint($1) }
+        case .fp64: writer.list(try tensor.values(as: Double.self)) { $0.floatingPoint($1) }
+        case .bytes: writer.list(try tensor.byteElements()) { $0.string(utf8: $1) }
+        }
+    }
+
+    private struct Context {
+        let tensorName: String
+        let datatype: DataType
+
+        func invalid(_ value: JSONValue, _ index: Int, _ expected: String) -> FerryError {
+            let shown: String
+            if case .number(let literal) = value { shown = literal } else { shown = value.kindDescription }
+            return FerryError(
+                .invalidArgument,
+                "input '\(tensorName)': element \(index) of 'data' is \(shown), but \(datatype.rawValue) needs \(expected)"
+            )
+        }
+
+        func floatLiteral(_ value: JSONValue, _ index: Int) throws(FerryError) -> Double {
+            guard case .number(let literal) = value, let number = Double(literal) else {
+                throw invalid(value, index, "a number")
+            }
+            return number
+        }
+    }
+
+    private static func flatten(_ value: JSONValue, into leaves: inout [JSONValue], tensorName: String) throws(FerryError) {
+        switch value {
+        case .array(let elements):
+            for element in elements { try flatten(element, into: &leaves, tensorName: tensorName) }
+        case .object, .null:
+            throw FerryError(.invalidArgument, "input '\(tensorName)': 'data' must hold numbers, booleans or strings, not \(value.kindDescription)")
+        default:
+            leaves.append(value)
+        }
+    }
+
+    private static func pack<Element: TensorElement>(
+        _ leaves: [JSONValue],
+        _ context: Context,
+        _ convert: (JSONValue, Context, Int) throws(FerryError) -> Element
+    ) throws(FerryError) -> Data {
+        var values: [Element] = []
+        values.reserveCapacity(leaves.count)
+        for (index, leaf) in leaves.enumerated() { values.append(try convert(leaf, context, index)) }
+        return values.withUnsafeBufferPointer { Data(buffer: $0) }
+    }
+
+    private static func packInteger<Element: TensorElement & FixedWidthInteger>(
+        _ leaves: [JSONValue],
+        _ type: Element.Type,
+        _ context: Context
+    ) throws(FerryError) -> Data {
+        try pack(leaves, context) { value, context, index throws(FerryError) -> Element in
+            guard case .number(let literal) = value else { throw context.invalid(value, index, "an integer") }
+            guard let integer = Element(literal) else {
+                let isIntegral = Int64(literal) != nil || UInt64(literal) != nil
+                throw context.invalid(
+                    value,
+                    index,
+                    isIntegral ? "a value in \(Element.min)...\(Element.max)" : "an integer"
+                )
+            }
+            return integer
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import CONNXRuntime
+import FerryCore
+import Foundation
+
+/// Builds the `OrtValue`s for a run's inputs.
+///
+/// Fixed-size tensors are handed to ONNX Runtime as views of the request's own
+/// bytes (`CreateTensorWithDataAsOrtValue`), so those bytes must stay pinned
+/// until `Run` returns: the values exist only inside `with`, nested inside
+/// each tensor's `withUnsafeBytes`. String tensors are copied, because ONNX
+/// Runtime keeps them as `std::string`s.
+enum InputValues {
+    static func with<Result>(
+        _ tensors: [Tensor],
+        runtime: ONNXRuntime,
+        model: String,
+        _ body: ([OpaquePointer?]) throws(FerryError) -> Result
+    ) throws(FerryError) -> Result {
+        var values: [OpaquePointer?] = []
+        values.reserveCapacity(tensors.count)
+        defer { for value in values { runtime.api.pointee.ReleaseValue!(value) } }
+        return try pin(tensors[...], values: &values, runtime: runtime, model: model, body)
+    }
+
+    private static func pin<Result>(
+        _ tensors: ArraySlice<Tensor>,
+        values: inout [OpaquePointer?],
+        runtime: ONNXRuntime,
+        model: String,
+        _ body: ([OpaquePointer?]) throws(FerryError) -> Result
+    ) throws(FerryError) -> Result {
+        guard let tensor = tensors.first else { return try body(values) }
+        let rest = tensors.dropFirst()
+        if tensor.datatype == .bytes {
+            values.append(try stringValue(tensor, runtime: runtime, model: model))
+            return try pin(rest, values: &values, runtime: runtime, model: model, body)
+        }
+        // `withUnsafeBytes` rethrows untyped errors, so the typed result travels in a Result.
+        let outcome = tensor.data.withUnsafeBytes { bytes -> Swift.Result<Result, FerryError> in
+            do throws(FerryError) {
+                values.append(try viewValue(tensor, bytes: bytes, runtime: runtime, model: model))
+                return .success(try pin(rest, values: &values, runtime: runtime, model: model, body))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
+    }
+
+    /// A tensor whose data is a view of `bytes` (no copy).
+    private static func viewValue(
+        _ tensor: Tensor,
+        bytes: UnsafeRawBufferPointer,
+        runtime: ONNXRuntime,
+        model: String
+    ) throws(FerryError) -> OpaquePointer {
+        let shape = tensor.shape.dimensions.map { Int64($0) }
+        let elementType = ElementType.onnxType(tensor.datatype)
+        var value: OpaquePointer?
+        do throws(ONNXRuntimeFailure) {
+            if let address = bytes.baseAddress, bytes.count > 0 {
+                try runtime.check(
+                    runtime.api.pointee.CreateTensorWithDataAsOrtValue!(
+                        runtime.cpuMemoryInfo, UnsafeMutableRawPointer(mutating: address), bytes.count, shape, shape.count,
+                        elementType, &value
+                    ),
+                    "CreateTensorWithDataAsOrtValue"
+                )
+            } else {
+                // An empty tensor has no bytes to view; let ONNX Runtime allocate it.
+                try runtime.check(
+                    runtime.api.pointee.CreateTensorAsOrtValue!(runtime.allocator, shape, shape.count, elementType, &value),
+                    "CreateTensorAsOrtValue"
+                )
+            }
+        } catch {
+            throw error.runError(model: model, input: tensor.name)
+        }
+        return value!
+    }
+
+    /// A string tensor, filled from the v2 BYTES serialization.
+    private static func stringValue(_ tensor: Tensor, runtime: ONNXRuntime, model: String) throws(FerryError) -> OpaquePointer {
+        let elements = try BytesTensorCoding.decode(tensor.data, tensorName: tensor.name)
+        // FillStringTensor reads C strings, so each element is copied with a
+        // terminating NUL; an element holding a NUL would be cut short.
+        var storage: [CChar] = []
+        storage.reserveCapacity(tensor.data.count)
+        var offsets: [Int] = []
+        offsets.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            if element.contains(0) {
+                throw FerryError(
+                    .invalidArgument,
+                    "input '\(tensor.name)' of model '\(model)': BYTES element \(index) contains a NUL byte, which ONNX string tensors cannot hold"
+                )
+            }
+            offsets.append(storage.count)
+            storage.append(contentsOf: element.map { CChar(bitPattern: $0) })
+            storage.append(0)
+        }
+        let shape = tensor.shape.dimensions.map { Int64($0) }
+        var value: OpaquePointer?
+        do throws(ONNXRuntimeFailure) {
+            try runtime.check(
+                runtime.api.pointee.CreateTensorAsOrtValue!(
+                    runtime.allocator, shape, shape.count, ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING, &value
+                ),
+                "CreateTensorAsOrtValue"
+            )
+            let status = storage.withUnsafeBufferPointer { buffer in
+                let pointers: [UnsafePointer<CChar>?] = offsets.map { buffer.baseAddress! + $0 }
+                return runtime.api.pointee.FillStringTensor!(value, pointers, pointers.count)
+            }
+            try runtime.check(status, "FillStringTensor")
+        } catch {
+            if let value { runtime.api.pointee.ReleaseValue!(value) }
+            throw error.runError(model: model, input: tensor.name)
+        }
+        return value!
+    }
+}

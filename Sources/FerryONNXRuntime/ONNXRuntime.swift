@@ -1,0 +1,101 @@
+import CONNXRuntime
+import FerryCore
+import Foundation
+import Synchronization
+
+/// A loaded ONNX Runtime library with its process-wide environment.
+///
+/// `@unchecked Sendable`: every stored property is set once in `init` and
+/// never changed; the `OrtApi` table is immutable and `OrtEnv`, the CPU memory
+/// info and the default allocator are documented as usable from any thread.
+public final class ONNXRuntime: @unchecked Sendable {
+    /// The `OrtApi` version Ferry's header declares (ONNX Runtime 1.31).
+    public static let apiVersion: UInt32 = UInt32(FERRY_ORT_API_VERSION)
+
+    public let libraryPath: String
+    public let version: String
+
+    let api: UnsafePointer<OrtApi>
+    let environment: OpaquePointer
+    let cpuMemoryInfo: OpaquePointer
+    let allocator: OpaquePointer
+
+    private static let loaded = Mutex<[String: ONNXRuntime]>([:])
+
+    /// Loads the library once per process (per explicit path) and reuses it.
+    public static func load(libraryPath: String? = nil) throws(FerryError) -> ONNXRuntime {
+        let key = libraryPath ?? ""
+        return try loaded.withLock { cache throws(FerryError) -> ONNXRuntime in
+            if let runtime = cache[key] { return runtime }
+            let locator = ONNXRuntimeLibraryLocator(explicitPath: libraryPath)
+            let runtime = try ONNXRuntime(locator: locator)
+            cache[key] = runtime
+            return runtime
+        }
+    }
+
+    private init(locator: ONNXRuntimeLibraryLocator) throws(FerryError) {
+        let (handle, path) = try locator.open()
+        guard let symbol = dlsym(handle, "OrtGetApiBase") else {
+            throw FerryError(.failedPrecondition, "\(path) is not ONNX Runtime: it has no OrtGetApiBase symbol")
+        }
+        let getApiBase = unsafeBitCast(symbol, to: OrtGetApiBaseFunction.self)
+        guard let base = getApiBase(), let versionString = base.pointee.GetVersionString?() else {
+            throw FerryError(.failedPrecondition, "\(path): OrtGetApiBase returned nothing")
+        }
+        let version = String(cString: versionString)
+        guard let api = base.pointee.GetApi?(Self.apiVersion) else {
+            throw FerryError(
+                .failedPrecondition,
+                "\(path) is ONNX Runtime \(version), which lacks C API version \(Self.apiVersion); Ferry needs ONNX Runtime 1.31 or newer"
+            )
+        }
+        self.api = api
+        self.libraryPath = path
+        self.version = version
+
+        var environment: OpaquePointer?
+        var memoryInfo: OpaquePointer?
+        var allocator: OpaquePointer?
+        do throws(ONNXRuntimeFailure) {
+            // At ERROR level: ONNX Runtime would otherwise print warnings in colour
+            // to stderr; Ferry reports failures through its own errors.
+            try Self.check(api, api.pointee.CreateEnv!(ORT_LOGGING_LEVEL_ERROR, "ferry", &environment), "CreateEnv")
+            try Self.check(
+                api,
+                api.pointee.CreateCpuMemoryInfo!(OrtArenaAllocator, OrtMemTypeDefault, &memoryInfo),
+                "CreateCpuMemoryInfo"
+            )
+            try Self.check(api, api.pointee.GetAllocatorWithDefaultOptions!(&allocator), "GetAllocatorWithDefaultOptions")
+        } catch {
+            throw FerryError(.failedPrecondition, "\(path): ONNX Runtime \(error.operation) failed: \(error.message)", backendCode: error.code)
+        }
+        self.environment = environment!
+        self.cpuMemoryInfo = memoryInfo!
+        self.allocator = allocator!
+    }
+
+    /// Turns a returned `OrtStatus*` into a thrown error, releasing the status.
+    func check(_ status: OpaquePointer?, _ operation: @autoclosure () -> String) throws(ONNXRuntimeFailure) {
+        try Self.check(api, status, operation())
+    }
+
+    private static func check(
+        _ api: UnsafePointer<OrtApi>,
+        _ status: OpaquePointer?,
+        _ operation: @autoclosure () -> String
+    ) throws(ONNXRuntimeFailure) {
+        guard let status else { return }
+        let code = api.pointee.GetErrorCode!(status)
+        let message = api.pointee.GetErrorMessage!(status).map { String(cString: $0) } ?? ""
+        api.pointee.ReleaseStatus!(status)
+        throw ONNXRuntimeFailure(operation: operation(), code: Int(code.rawValue), message: message)
+    }
+
+    /// Reads a string ONNX Runtime allocated with the default allocator, and frees it.
+    func takeString(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
+        guard let pointer else { return "" }
+        defer { _ = api.pointee.AllocatorFree!(allocator, pointer) }
+        return String(cString: pointer)
+    }
+}

@@ -1,0 +1,62 @@
+import CONNXRuntime
+
+/// Session settings. Zero thread counts leave the choice to ONNX Runtime.
+public struct ONNXRuntimeOptions: Sendable, Hashable {
+    public enum GraphOptimization: String, Sendable, CaseIterable {
+        case disabled, basic, extended, layout, all
+
+        var level: GraphOptimizationLevel {
+            switch self {
+            case .disabled: ORT_DISABLE_ALL
+            case .basic: ORT_ENABLE_BASIC
+            case .extended: ORT_ENABLE_EXTENDED
+            case .layout: ORT_ENABLE_LAYOUT
+            case .all: ORT_ENABLE_ALL
+            }
+        }
+    }
+
+    public enum ExecutionMode: String, Sendable, CaseIterable {
+        case sequential, parallel
+
+        var mode: CONNXRuntime.ExecutionMode { self == .sequential ? ORT_SEQUENTIAL : ORT_PARALLEL }
+    }
+
+    public var intraOpThreads: Int
+    public var interOpThreads: Int
+    public var graphOptimization: GraphOptimization
+    public var executionMode: ExecutionMode
+
+    public init(
+        intraOpThreads: Int = 0,
+        interOpThreads: Int = 0,
+        graphOptimization: GraphOptimization = .all,
+        executionMode: ExecutionMode = .sequential
+    ) {
+        self.intraOpThreads = intraOpThreads
+        self.interOpThreads = interOpThreads
+        self.graphOptimization = graphOptimization
+        self.executionMode = executionMode
+    }
+}
+
+extension ONNXRuntime {
+    /// Creates `OrtSessionOptions` for `options`; the caller releases them.
+    func makeSessionOptions(_ options: ONNXRuntimeOptions) throws(ONNXRuntimeFailure) -> OpaquePointer {
+        var handle: OpaquePointer?
+        try check(api.pointee.CreateSessionOptions!(&handle), "CreateSessionOptions")
+        do throws(ONNXRuntimeFailure) {
+            try check(api.pointee.SetIntraOpNumThreads!(handle, Int32(clamping: options.intraOpThreads)), "SetIntraOpNumThreads")
+            try check(api.pointee.SetInterOpNumThreads!(handle, Int32(clamping: options.interOpThreads)), "SetInterOpNumThreads")
+            try check(
+                api.pointee.SetSessionGraphOptimizationLevel!(handle, options.graphOptimization.level),
+                "SetSessionGraphOptimizationLevel"
+            )
+            try check(api.pointee.SetSessionExecutionMode!(handle, options.executionMode.mode), "SetSessionExecutionMode")
+        } catch {
+            api.pointee.ReleaseSessionOptions!(handle)
+            throw error
+        }
+        return handle!
+    }
+}

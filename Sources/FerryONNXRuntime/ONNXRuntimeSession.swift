@@ -1,0 +1,170 @@
+import CONNXRuntime
+import FerryCore
+import Foundation
+
+/// One ONNX Runtime session: a model loaded and ready to run.
+///
+/// `@unchecked Sendable`: the stored properties never change after `init`,
+/// and `OrtSession::Run` is documented as safe to call concurrently.
+public final class ONNXRuntimeSession: ModelSession, @unchecked Sendable {
+    public let name: String
+    public let signature: ModelSignature
+    public let metadata: ModelMetadata
+
+    let runtime: ONNXRuntime
+    let handle: OpaquePointer
+    private let inputNames: CStringList
+    private let outputNames: CStringList
+    private let inputIndex: [String: Int]
+    private let outputIndex: [String: Int]
+
+    /// Loads a model from a file.
+    public convenience init(
+        runtime: ONNXRuntime,
+        path: String,
+        name: String? = nil,
+        options: ONNXRuntimeOptions = ONNXRuntimeOptions()
+    ) throws(FerryError) {
+        let modelName = name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        // ONNX Runtime's message for a missing file is long and indirect; say it plainly.
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw FerryError(.notFound, "model '\(modelName)': no model file at \(path)")
+        }
+        try self.init(runtime: runtime, name: modelName, source: path, options: options) { options, session in
+            runtime.api.pointee.CreateSession!(runtime.environment, path, options, &session)
+        }
+    }
+
+    /// Loads a model from its serialized bytes.
+    public convenience init(
+        runtime: ONNXRuntime,
+        modelData: Data,
+        name: String,
+        options: ONNXRuntimeOptions = ONNXRuntimeOptions()
+    ) throws(FerryError) {
+        try self.init(runtime: runtime, name: name, source: "\(modelData.count) bytes", options: options) { options, session in
+            modelData.withUnsafeBytes { bytes in
+                runtime.api.pointee.CreateSessionFromArray!(runtime.environment, bytes.baseAddress, bytes.count, options, &session)
+            }
+        }
+    }
+
+    private init(
+        runtime: ONNXRuntime,
+        name: String,
+        source: String,
+        options: ONNXRuntimeOptions,
+        create: (OpaquePointer, inout OpaquePointer?) -> OpaquePointer?
+    ) throws(FerryError) {
+        var session: OpaquePointer?
+        do throws(ONNXRuntimeFailure) {
+            let sessionOptions = try runtime.makeSessionOptions(options)
+            defer { runtime.api.pointee.ReleaseSessionOptions!(sessionOptions) }
+            try runtime.check(create(sessionOptions, &session), "CreateSession")
+        } catch {
+            throw error.loadError(model: name, path: source)
+        }
+        do {
+            let signature = ModelSignature(
+                inputs: try runtime.readSpecs(session!, .input, model: name),
+                outputs: try runtime.readSpecs(session!, .output, model: name)
+            )
+            self.metadata = try runtime.readMetadata(session!, model: name)
+            self.signature = signature
+        } catch {
+            runtime.api.pointee.ReleaseSession!(session)
+            throw error
+        }
+        self.runtime = runtime
+        self.handle = session!
+        self.name = name
+        self.inputNames = CStringList(signature.inputs.map { $0.name })
+        self.outputNames = CStringList(signature.outputs.map { $0.name })
+        self.inputIndex = Dictionary(uniqueKeysWithValues: signature.inputs.enumerated().map { ($1.name, $0) })
+        self.outputIndex = Dictionary(uniqueKeysWithValues: signature.outputs.enumerated().map { ($1.name, $0) })
+    }
+
+    deinit {
+        runtime.api.pointee.ReleaseSession!(handle)
+    }
+
+    public func run(_ inputs: [Tensor], outputs: [String]) throws(FerryError) -> [Tensor] {
+        var inputNamePointers: [UnsafePointer<CChar>?] = []
+        inputNamePointers.reserveCapacity(inputs.count)
+        for tensor in inputs {
+            guard let index = inputIndex[tensor.name] else {
+                throw FerryError(.invalidArgument, "model '\(name)' has no input named '\(tensor.name)'")
+            }
+            inputNamePointers.append(inputNames[index])
+        }
+        var outputNamePointers: [UnsafePointer<CChar>?] = []
+        outputNamePointers.reserveCapacity(outputs.count)
+        for output in outputs {
+            guard let index = outputIndex[output] else {
+                throw FerryError(.invalidArgument, "model '\(name)' has no output named '\(output)'")
+            }
+            outputNamePointers.append(outputNames[index])
+        }
+
+        return try InputValues.with(inputs, runtime: runtime, model: name) { values throws(FerryError) -> [Tensor] in
+            var results = [OpaquePointer?](repeating: nil, count: outputs.count)
+            defer { for value in results where value != nil { runtime.api.pointee.ReleaseValue!(value) } }
+            let status = values.withUnsafeBufferPointer { valueBuffer in
+                runtime.api.pointee.Run!(
+                    handle, nil, inputNamePointers, valueBuffer.baseAddress, inputs.count,
+                    outputNamePointers, outputs.count, &results
+                )
+            }
+            // The names' storage lives in `inputNames`/`outputNames`; keep them
+            // alive until Run has returned (release builds end lifetimes early).
+            withExtendedLifetime((inputNames, outputNames)) {}
+            do throws(ONNXRuntimeFailure) {
+                try runtime.check(status, "Run")
+            } catch {
+                throw error.runError(model: name, input: Self.inputNamed(in: error.message, among: inputs.map { $0.name }))
+            }
+            var tensors: [Tensor] = []
+            tensors.reserveCapacity(outputs.count)
+            for (index, value) in results.enumerated() {
+                tensors.append(try OutputValue.tensor(from: value!, name: outputs[index], runtime: runtime, model: name))
+            }
+            return tensors
+        }
+    }
+
+    /// ONNX Runtime names the offending input in its message text; find which.
+    static func inputNamed(in message: String, among names: [String]) -> String? {
+        let mentioned = names.filter { message.contains("input: \($0)") || message.contains("input '\($0)'") || message.contains("Input: \($0)") }
+        if mentioned.count == 1 { return mentioned[0] }
+        let loose = names.filter { message.contains($0) }
+        return loose.count == 1 ? loose[0] : nil
+    }
+}
+
+/// NUL-terminated copies of strings that stay at fixed addresses for the
+/// life of the list (ONNX Runtime takes input and output names as `char**`).
+final class CStringList: @unchecked Sendable {
+    private let pointers: [UnsafeMutablePointer<CChar>]
+
+    init(_ strings: [String]) { pointers = strings.map { strdup($0)! } }
+
+    subscript(index: Int) -> UnsafePointer<CChar> { UnsafePointer(pointers[index]) }
+
+    deinit { for pointer in pointers { free(pointer) } }
+}
+
+/// The ONNX Runtime backend: loads `.onnx` files into sessions.
+public struct ONNXRuntimeBackend: Backend {
+    public let runtime: ONNXRuntime
+    public let options: ONNXRuntimeOptions
+    public var platform: String { "onnxruntime_onnx" }
+
+    public init(runtime: ONNXRuntime, options: ONNXRuntimeOptions = ONNXRuntimeOptions()) {
+        self.runtime = runtime
+        self.options = options
+    }
+
+    public func loadModel(atPath path: String, name: String) throws(FerryError) -> any ModelSession {
+        try ONNXRuntimeSession(runtime: runtime, path: path, name: name, options: options)
+    }
+}

@@ -1,0 +1,177 @@
+import CONNXRuntime
+import FerryCore
+import Foundation
+
+/// Converts `OrtValue` outputs into tensors.
+///
+/// Tensors are copied out (ONNX Runtime owns their memory and frees it with
+/// the value). Sequences and maps — what scikit-learn classifiers converted
+/// with ZipMap return — become a `BYTES` tensor with one JSON document per
+/// sequence element, so every output fits the v2 protocol's tensor model.
+enum OutputValue {
+    static func tensor(from value: OpaquePointer, name: String, runtime: ONNXRuntime, model: String) throws(FerryError) -> Tensor {
+        do throws(ONNXRuntimeFailure) {
+            var type = ONNX_TYPE_UNKNOWN
+            try runtime.check(runtime.api.pointee.GetValueType!(value, &type), "GetValueType")
+            switch type {
+            case ONNX_TYPE_TENSOR:
+                return try readTensor(value, name: name, runtime: runtime)
+            case ONNX_TYPE_SEQUENCE:
+                let count = try elementCount(value, runtime: runtime)
+                var documents: [[UInt8]] = []
+                for index in 0..<count {
+                    let element = try child(value, index, runtime: runtime)
+                    defer { runtime.api.pointee.ReleaseValue!(element) }
+                    var writer = JSONWriter()
+                    try writeJSON(element, to: &writer, runtime: runtime)
+                    documents.append(writer.bytes)
+                }
+                return Tensor(name: name, shape: [documents.count], elements: documents)
+            case ONNX_TYPE_MAP:
+                var writer = JSONWriter()
+                try writeJSON(value, to: &writer, runtime: runtime)
+                return Tensor(name: name, shape: [1], elements: [writer.bytes])
+            default:
+                throw ONNXRuntimeFailure(operation: "output", code: 9, message: "ONNX value type \(type.rawValue) is not supported")
+            }
+        } catch {
+            throw FerryError(
+                .internal,
+                "model '\(model)': cannot read output '\(name)': ONNX Runtime \(error.codeName) in \(error.operation): \(error.message)",
+                backendCode: error.code
+            )
+        }
+    }
+
+    private static func readTensor(_ value: OpaquePointer, name: String, runtime: ONNXRuntime) throws(ONNXRuntimeFailure) -> Tensor {
+        let api = runtime.api.pointee
+        var info: OpaquePointer?
+        try runtime.check(api.GetTensorTypeAndShape!(value, &info), "GetTensorTypeAndShape")
+        defer { api.ReleaseTensorTypeAndShapeInfo!(info) }
+        var elementType = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED
+        try runtime.check(api.GetTensorElementType!(info, &elementType), "GetTensorElementType")
+        var rank = 0
+        try runtime.check(api.GetDimensionsCount!(info, &rank), "GetDimensionsCount")
+        var dimensions = [Int64](repeating: 0, count: rank)
+        try runtime.check(api.GetDimensions!(info, &dimensions, rank), "GetDimensions")
+        var count = 0
+        try runtime.check(api.GetTensorShapeElementCount!(info, &count), "GetTensorShapeElementCount")
+        let shape = TensorShape(dimensions.map { Int($0) })
+
+        guard let datatype = ElementType.dataType(elementType) else {
+            throw ONNXRuntimeFailure(
+                operation: "output",
+                code: 9,
+                message: "element type \(ElementType.onnxName(elementType)) has no Open Inference Protocol datatype"
+            )
+        }
+        if datatype == .bytes {
+            return Tensor(name: name, datatype: .bytes, shape: shape, data: try readStrings(value, count: count, runtime: runtime))
+        }
+        let byteCount = count * datatype.elementSize!
+        guard byteCount > 0 else { return Tensor(name: name, datatype: datatype, shape: shape, data: Data()) }
+        var address: UnsafeMutableRawPointer?
+        try runtime.check(api.GetTensorMutableData!(value, &address), "GetTensorMutableData")
+        return Tensor(name: name, datatype: datatype, shape: shape, data: Data(bytes: address!, count: byteCount))
+    }
+
+    /// Reads a string tensor into the v2 BYTES serialization.
+    private static func readStrings(_ value: OpaquePointer, count: Int, runtime: ONNXRuntime) throws(ONNXRuntimeFailure) -> Data {
+        let strings = try stringElements(value, count: count, runtime: runtime)
+        return BytesTensorCoding.encode(strings)
+    }
+
+    private static func stringElements(_ value: OpaquePointer, count: Int, runtime: ONNXRuntime) throws(ONNXRuntimeFailure) -> [ArraySlice<UInt8>] {
+        guard count > 0 else { return [] }
+        var total = 0
+        try runtime.check(runtime.api.pointee.GetStringTensorDataLength!(value, &total), "GetStringTensorDataLength")
+        var content = [UInt8](repeating: 0, count: max(total, 1))
+        var offsets = [Int](repeating: 0, count: count)
+        try runtime.check(
+            runtime.api.pointee.GetStringTensorContent!(value, &content, total, &offsets, count),
+            "GetStringTensorContent"
+        )
+        return (0..<count).map { index in
+            let end = index + 1 < count ? offsets[index + 1] : total
+            return content[offsets[index]..<end]
+        }
+    }
+
+    private static func elementCount(_ value: OpaquePointer, runtime: ONNXRuntime) throws(ONNXRuntimeFailure) -> Int {
+        var count = 0
+        try runtime.check(runtime.api.pointee.GetValueCount!(value, &count), "GetValueCount")
+        return count
+    }
+
+    private static func child(_ value: OpaquePointer, _ index: Int, runtime: ONNXRuntime) throws(ONNXRuntimeFailure) -> OpaquePointer {
+        var element: OpaquePointer?
+        try runtime.check(runtime.api.pointee.GetValue!(value, Int32(index), runtime.allocator, &element), "GetValue")
+        return element!
+    }
+
+    /// Writes a map as a JSON object (keys as strings), a sequence as an
+    /// array, and a tensor as a flat array of its elements.
+    private static func writeJSON(_ value: OpaquePointer, to writer: inout JSONWriter, runtime: ONNXRuntime) throws(ONNXRuntimeFailure) {
+        var type = ONNX_TYPE_UNKNOWN
+        try runtime.check(runtime.api.pointee.GetValueType!(value, &type), "GetValueType")
+        switch type {
+        case ONNX_TYPE_MAP:
+            let keysValue = try child(value, 0, runtime: runtime)
+            defer { runtime.api.pointee.ReleaseValue!(keysValue) }
+            let valuesValue = try child(value, 1, runtime: runtime)
+            defer { runtime.api.pointee.ReleaseValue!(valuesValue) }
+            let keys = try readTensor(keysValue, name: "keys", runtime: runtime)
+            let values = try readTensor(valuesValue, name: "values", runtime: runtime)
+            let keyStrings = try jsonKeys(keys)
+            var elementWriter = JSONWriter()
+            try write(values, to: &elementWriter)
+            // Split the values' JSON array back into elements by re-parsing:
+            // simpler and exact, since JSONWriter output parses losslessly.
+            guard case .array(let elements)? = try? JSONParser.parse(Data(elementWriter.bytes)), elements.count == keyStrings.count
+            else {
+                throw ONNXRuntimeFailure(operation: "map", code: 1, message: "map keys and values differ in length")
+            }
+            writer.object { object in
+                for (key, element) in zip(keyStrings, elements) {
+                    object.member(key) { $0.value(element) }
+                }
+            }
+        case ONNX_TYPE_SEQUENCE:
+            let count = try elementCount(value, runtime: runtime)
+            var elements: [[UInt8]] = []
+            for index in 0..<count {
+                let element = try child(value, index, runtime: runtime)
+                defer { runtime.api.pointee.ReleaseValue!(element) }
+                var elementWriter = JSONWriter()
+                try writeJSON(element, to: &elementWriter, runtime: runtime)
+                elements.append(elementWriter.bytes)
+            }
+            writer.list(elements) { writer, bytes in writer.raw(String(decoding: bytes, as: UTF8.self)) }
+        case ONNX_TYPE_TENSOR:
+            try write(try readTensor(value, name: "element", runtime: runtime), to: &writer)
+        default:
+            throw ONNXRuntimeFailure(operation: "output", code: 9, message: "ONNX value type \(type.rawValue) is not supported")
+        }
+    }
+
+    private static func write(_ tensor: Tensor, to writer: inout JSONWriter) throws(ONNXRuntimeFailure) {
+        do throws(FerryError) {
+            try TensorJSONCoding.write(tensor, to: &writer)
+        } catch {
+            throw ONNXRuntimeFailure(operation: "output", code: 1, message: error.message)
+        }
+    }
+
+    private static func jsonKeys(_ keys: Tensor) throws(ONNXRuntimeFailure) -> [String] {
+        var writer = JSONWriter()
+        try write(keys, to: &writer)
+        guard case .array(let elements)? = try? JSONParser.parse(Data(writer.bytes)) else { return [] }
+        return elements.map { element in
+            switch element {
+            case .string(let text): text
+            case .number(let literal): literal
+            default: "\(element)"
+            }
+        }
+    }
+}

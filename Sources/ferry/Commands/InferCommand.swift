@@ -1,0 +1,41 @@
+import ArgumentParser
+import FerryCore
+import Foundation
+
+struct InferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "Run one inference request.",
+        discussion: """
+            MODEL is an .onnx file, run in this process. The request is a KServe v2 \
+            inference request body; the v2 response body is printed on stdout.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The .onnx model file.", valueName: "model"))
+    var modelPath: String
+
+    @Option(help: ArgumentHelp("The v2 inference request body (JSON file, or - for stdin).", valueName: "request.json"))
+    var data: String
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        try reportingFailures {
+            let body = try readRequest()
+            let request = try InferenceRequest(v2JSON: body)
+            let name = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
+            let session = try runtime.backend().loadModel(atPath: modelPath, name: name)
+            let response = try session.infer(request, modelName: name)
+            writeStandardOutput(try response.v2JSON())
+        }
+    }
+
+    private func readRequest() throws(FerryError) -> Data {
+        if data == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        guard let contents = FileManager.default.contents(atPath: data) else {
+            throw FerryError(.notFound, "cannot read the request file \(data)")
+        }
+        return contents
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import FerryCore
+import Foundation
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show a model's inputs, outputs and metadata."
+    )
+
+    @Argument(help: ArgumentHelp("The .onnx model file.", valueName: "model"))
+    var modelPath: String
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        try reportingFailures {
+            let backend = try runtime.backend()
+            let name = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
+            let session = try backend.loadModel(atPath: modelPath, name: name)
+            let description = ModelDescription(
+                name: name,
+                platform: backend.platform,
+                signature: session.signature,
+                metadata: session.metadata
+            )
+            writeStandardOutput(json ? description.json : Data(description.text.utf8))
+        }
+    }
+}

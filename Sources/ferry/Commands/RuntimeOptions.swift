@@ -1,0 +1,34 @@
+import ArgumentParser
+import FerryCore
+import FerryONNXRuntime
+
+/// Options for loading models with ONNX Runtime, shared by every command that does.
+struct RuntimeOptions: ParsableArguments {
+    @Option(name: .customLong("onnxruntime-lib"), help: ArgumentHelp("Path to libonnxruntime.so (else FERRY_ONNXRUNTIME_LIB, .deps/, next to ferry, system).", valueName: "path"))
+    var libraryPath: String?
+
+    @Option(help: "Threads ONNX Runtime uses inside one operator (0: its default).")
+    var intraOpThreads = 0
+
+    @Option(help: "Threads ONNX Runtime uses across operators in parallel mode (0: its default).")
+    var interOpThreads = 0
+
+    @Option(help: ArgumentHelp("Graph optimization level: \(ONNXRuntimeOptions.GraphOptimization.allCases.map { $0.rawValue }.joined(separator: ", ")).", valueName: "level"))
+    var graphOptimization: ONNXRuntimeOptions.GraphOptimization = .all
+
+    @Option(help: ArgumentHelp("Operator execution mode: sequential or parallel.", valueName: "mode"))
+    var executionMode: ONNXRuntimeOptions.ExecutionMode = .sequential
+
+    func backend() throws(FerryError) -> ONNXRuntimeBackend {
+        let options = ONNXRuntimeOptions(
+            intraOpThreads: intraOpThreads,
+            interOpThreads: interOpThreads,
+            graphOptimization: graphOptimization,
+            executionMode: executionMode
+        )
+        return ONNXRuntimeBackend(runtime: try ONNXRuntime.load(libraryPath: libraryPath), options: options)
+    }
+}
+
+extension ONNXRuntimeOptions.GraphOptimization: ExpressibleByArgument {}
+extension ONNXRuntimeOptions.ExecutionMode: ExpressibleByArgument {}
