@@ -7,12 +7,12 @@ struct InferCommand: ParsableCommand {
         commandName: "infer",
         abstract: "Run one inference request.",
         discussion: """
-            MODEL is an .onnx file, run in this process. The request is a KServe v2 \
+            MODEL is an .onnx file or a model directory (NAME/VERSION/model.onnx), run in this process. The request is a KServe v2 \
             inference request body; the v2 response body is printed on stdout.
             """
     )
 
-    @Argument(help: ArgumentHelp("The .onnx model file.", valueName: "model"))
+    @Argument(help: ArgumentHelp("The .onnx model file or model directory.", valueName: "model"))
     var modelPath: String
 
     @Option(help: ArgumentHelp("The v2 inference request body (JSON file, or - for stdin).", valueName: "request.json"))
@@ -24,9 +24,9 @@ struct InferCommand: ParsableCommand {
         try reportingFailures {
             let body = try readRequest()
             let request = try InferenceRequest(v2JSON: body)
-            let name = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
-            let session = try runtime.backend().loadModel(atPath: modelPath, name: name)
-            let response = try session.infer(request, modelName: name)
+            let model = try ModelLocation(path: modelPath)
+            let session = try runtime.backend().loadModel(atPath: model.file, name: model.name)
+            let response = try session.infer(request, modelName: model.name, modelVersion: model.version)
             writeStandardOutput(try response.v2JSON())
         }
     }

@@ -8,7 +8,7 @@ struct InspectCommand: ParsableCommand {
         abstract: "Show a model's inputs, outputs and metadata."
     )
 
-    @Argument(help: ArgumentHelp("The .onnx model file.", valueName: "model"))
+    @Argument(help: ArgumentHelp("The .onnx model file or model directory.", valueName: "model"))
     var modelPath: String
 
     @Flag(help: "Print JSON instead of a table.")
@@ -19,10 +19,10 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let backend = try runtime.backend()
-            let name = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
-            let session = try backend.loadModel(atPath: modelPath, name: name)
+            let model = try ModelLocation(path: modelPath)
+            let session = try backend.loadModel(atPath: model.file, name: model.name)
             let description = ModelDescription(
-                name: name,
+                name: model.name,
                 platform: backend.platform,
                 signature: session.signature,
                 metadata: session.metadata

@@ -1,0 +1,87 @@
+import FerryCore
+import Foundation
+import Testing
+
+@Suite("ferry infer")
+struct InferCommandTests {
+    @Test("classifies the digits example request correctly")
+    func digits() throws {
+        let result = try FerryProcess.run(["infer", "examples/models/digits/1/model.onnx", "--data", "examples/requests/digits.json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let response = try JSONParser.parse(result.stdout)
+        let expected = try JSONParser.parse(Data(contentsOf: FerryProcess.repositoryRoot.appendingPathComponent("examples/requests/digits.expected.json")))
+        let label = response["outputs"]?.arrayValue?.first { $0["name"] == .string("label") }
+        #expect(label?["data"] == expected["labels"])
+        #expect(response["model_name"] == .string("digits"))
+        #expect(response["model_version"] == .string("1"))
+    }
+
+    @Test("reads the request from stdin with --data -")
+    func stdin() throws {
+        let body = #"{"inputs":[{"name":"x","shape":[1,3],"datatype":"INT16","data":[[-32768,0,32767]]}]}"#
+        let result = try FerryProcess.run(["infer", FerryProcess.fixture("identity_int16.onnx"), "--data", "-"], stdin: Data(body.utf8))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains(#""data":[-32768,0,32767]"#))
+    }
+
+    @Test("prints only the requested outputs, in the requested order")
+    func requestedOutputs() throws {
+        let body = #"""
+            {"inputs":[{"name":"a","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]},
+                       {"name":"b","shape":[1],"datatype":"INT64","data":[-3]},
+                       {"name":"c","shape":[1],"datatype":"BYTES","data":["hi"]}],
+             "outputs":[{"name":"c_copy"},{"name":"sum"}]}
+            """#
+        let result = try FerryProcess.run(["infer", FerryProcess.fixture("multi_io.onnx"), "--data", try FerryProcess.requestFile(body)])
+        #expect(result.status == 0, "\(result.stderr)")
+        let outputs = try #require(try JSONParser.parse(result.stdout)["outputs"]?.arrayValue)
+        #expect(outputs.map { $0["name"] } == [.string("c_copy"), .string("sum")])
+        #expect(outputs[1]["data"] == .array([.number("10.0")]))
+    }
+
+    @Test(
+        "bad input exits 1 with one clear sentence",
+        arguments: [
+            (#"{"inputs":[{"name":"nope","shape":[1],"datatype":"FP32","data":[0]}]}"#,
+             "ferry: model 'mlp' has no input named 'nope' (its inputs: input)"),
+            (#"{"inputs":[{"name":"input","shape":[1,64],"datatype":"INT32","data":\#(Array(repeating: 0, count: 64))}]}"#,
+             "ferry: input 'input' of model 'mlp' has datatype FP32, but the request sends INT32"),
+            (#"{"inputs":[{"name":"input","shape":[1,63],"datatype":"FP32","data":\#(Array(repeating: 0, count: 63))}]}"#,
+             "ferry: input 'input' of model 'mlp' has shape [batch, 64], which the request's shape [1, 63] does not fit"),
+            (#"{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[1,2,3]}]}"#,
+             "ferry: input 'input': shape [1, 64] has 64 elements, but 'data' holds 3"),
+            (#"{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[1,2,3]"#,
+             "ferry: malformed JSON at byte"),
+            (#"{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":\#(Array(repeating: 0, count: 64))}],"outputs":[{"name":"zzz"}]}"#,
+             "ferry: model 'mlp' has no output named 'zzz' (its outputs: output)"),
+        ]
+    )
+    func badInput(body: String, message: String) throws {
+        let result = try FerryProcess.run(["infer", FerryProcess.fixture("mlp.onnx"), "--data", try FerryProcess.requestFile(body)])
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.hasPrefix(message), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+
+    @Test("a missing request file or model file is one clear line")
+    func missingFiles() throws {
+        let noRequest = try FerryProcess.run(["infer", FerryProcess.fixture("mlp.onnx"), "--data", "/nonexistent.json"])
+        #expect(noRequest.status == 1)
+        #expect(noRequest.stderr == "ferry: cannot read the request file /nonexistent.json\n")
+        let noModel = try FerryProcess.run(["infer", "/nonexistent/model.onnx", "--data", "examples/requests/digits.json"])
+        #expect(noModel.status == 1)
+        #expect(noModel.stderr.hasPrefix("ferry: model 'model': no model file at /nonexistent/model.onnx"))
+    }
+
+    @Test("a library that cannot be found lists where ferry looked")
+    func libraryNotFound() throws {
+        let result = try FerryProcess.run([
+            "infer", FerryProcess.fixture("mlp.onnx"), "--data", "examples/requests/digits.json",
+            "--onnxruntime-lib", "/nonexistent/libonnxruntime.so",
+        ])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("ferry: ONNX Runtime library not found. Looked in:"))
+        #expect(result.stderr.contains("scripts/install-onnxruntime"))
+    }
+}
