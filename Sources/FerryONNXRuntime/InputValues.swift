@@ -14,32 +14,34 @@ enum InputValues {
         _ tensors: [Tensor],
         runtime: ONNXRuntime,
         model: String,
-        _ body: ([OpaquePointer?]) throws(FerryError) -> Result
+        _ body: (UnsafeMutableBufferPointer<OpaquePointer?>) throws(FerryError) -> Result
     ) throws(FerryError) -> Result {
-        var values: [OpaquePointer?] = []
-        values.reserveCapacity(tensors.count)
-        defer { for value in values { runtime.api.pointee.ReleaseValue!(value) } }
-        return try pin(tensors[...], values: &values, runtime: runtime, model: model, body)
+        try withUnsafeTemporaryAllocation(of: OpaquePointer?.self, capacity: tensors.count) { values throws(FerryError) -> Result in
+            values.initialize(repeating: nil)
+            defer { for case let value? in values { runtime.api.pointee.ReleaseValue!(value) } }
+            return try pin(tensors, from: 0, values: values, runtime: runtime, model: model, body)
+        }
     }
 
     private static func pin<Result>(
-        _ tensors: ArraySlice<Tensor>,
-        values: inout [OpaquePointer?],
+        _ tensors: [Tensor],
+        from index: Int,
+        values: UnsafeMutableBufferPointer<OpaquePointer?>,
         runtime: ONNXRuntime,
         model: String,
-        _ body: ([OpaquePointer?]) throws(FerryError) -> Result
+        _ body: (UnsafeMutableBufferPointer<OpaquePointer?>) throws(FerryError) -> Result
     ) throws(FerryError) -> Result {
-        guard let tensor = tensors.first else { return try body(values) }
-        let rest = tensors.dropFirst()
+        guard index < tensors.count else { return try body(values) }
+        let tensor = tensors[index]
         if tensor.datatype == .bytes {
-            values.append(try stringValue(tensor, runtime: runtime, model: model))
-            return try pin(rest, values: &values, runtime: runtime, model: model, body)
+            values[index] = try stringValue(tensor, runtime: runtime, model: model)
+            return try pin(tensors, from: index + 1, values: values, runtime: runtime, model: model, body)
         }
         // `withUnsafeBytes` rethrows untyped errors, so the typed result travels in a Result.
         let outcome = tensor.data.withUnsafeBytes { bytes -> Swift.Result<Result, FerryError> in
             do throws(FerryError) {
-                values.append(try viewValue(tensor, bytes: bytes, runtime: runtime, model: model))
-                return .success(try pin(rest, values: &values, runtime: runtime, model: model, body))
+                values[index] = try viewValue(tensor, bytes: bytes, runtime: runtime, model: model)
+                return .success(try pin(tensors, from: index + 1, values: values, runtime: runtime, model: model, body))
             } catch {
                 return .failure(error)
             }
@@ -54,14 +56,14 @@ enum InputValues {
         runtime: ONNXRuntime,
         model: String
     ) throws(FerryError) -> OpaquePointer {
-        let shape = tensor.shape.dimensions.map { Int64($0) }
         let elementType = ElementType.onnxType(tensor.datatype)
         var value: OpaquePointer?
         do throws(ONNXRuntimeFailure) {
+            try tensor.shape.withInt64Dimensions { shape throws(ONNXRuntimeFailure) in
             if let address = bytes.baseAddress, bytes.count > 0 {
                 try runtime.check(
                     runtime.api.pointee.CreateTensorWithDataAsOrtValue!(
-                        runtime.cpuMemoryInfo, UnsafeMutableRawPointer(mutating: address), bytes.count, shape, shape.count,
+                        runtime.cpuMemoryInfo, UnsafeMutableRawPointer(mutating: address), bytes.count, shape.baseAddress, shape.count,
                         elementType, &value
                     ),
                     "CreateTensorWithDataAsOrtValue"
@@ -69,9 +71,10 @@ enum InputValues {
             } else {
                 // An empty tensor has no bytes to view; let ONNX Runtime allocate it.
                 try runtime.check(
-                    runtime.api.pointee.CreateTensorAsOrtValue!(runtime.allocator, shape, shape.count, elementType, &value),
+                    runtime.api.pointee.CreateTensorAsOrtValue!(runtime.allocator, shape.baseAddress, shape.count, elementType, &value),
                     "CreateTensorAsOrtValue"
                 )
+            }
             }
         } catch {
             throw error.runError(model: model, input: tensor.name)
@@ -118,5 +121,17 @@ enum InputValues {
             throw error.runError(model: model, input: tensor.name)
         }
         return value!
+    }
+}
+
+extension TensorShape {
+    /// The dimensions as `int64_t`s on the stack, for ONNX Runtime calls.
+    func withInt64Dimensions<Result, Failure: Error>(
+        _ body: (UnsafeBufferPointer<Int64>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try withUnsafeTemporaryAllocation(of: Int64.self, capacity: rank) { buffer throws(Failure) -> Result in
+            for (index, dimension) in dimensions.enumerated() { buffer[index] = Int64(dimension) }
+            return try body(UnsafeBufferPointer(buffer))
+        }
     }
 }

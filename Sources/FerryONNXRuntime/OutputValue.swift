@@ -9,13 +9,18 @@ import Foundation
 /// with ZipMap return — become a `BYTES` tensor with one JSON document per
 /// sequence element, so every output fits the v2 protocol's tensor model.
 enum OutputValue {
-    static func tensor(from value: OpaquePointer, name: String, runtime: ONNXRuntime, model: String) throws(FerryError) -> Tensor {
+    /// Takes ownership of `value`: a numeric tensor's memory becomes the
+    /// returned tensor's `Data` without a copy (the `OrtValue` is released when
+    /// that `Data` goes away); anything else is converted and released here.
+    static func tensor(taking value: OpaquePointer, name: String, runtime: ONNXRuntime, model: String) throws(FerryError) -> Tensor {
+        var owned = true
+        defer { if owned { runtime.api.pointee.ReleaseValue!(value) } }
         do throws(ONNXRuntimeFailure) {
             var type = ONNX_TYPE_UNKNOWN
             try runtime.check(runtime.api.pointee.GetValueType!(value, &type), "GetValueType")
             switch type {
             case ONNX_TYPE_TENSOR:
-                return try readTensor(value, name: name, runtime: runtime)
+                return try readTensor(value, name: name, runtime: runtime, transferringOwnership: &owned)
             case ONNX_TYPE_SEQUENCE:
                 let count = try elementCount(value, runtime: runtime)
                 var documents: [[UInt8]] = []
@@ -43,7 +48,15 @@ enum OutputValue {
         }
     }
 
-    private static func readTensor(_ value: OpaquePointer, name: String, runtime: ONNXRuntime) throws(ONNXRuntimeFailure) -> Tensor {
+    /// Reads a tensor value. With `transferringOwnership` set, a numeric
+    /// tensor's buffer is wrapped instead of copied, and the flag is cleared to
+    /// say the returned `Data` now releases the value.
+    private static func readTensor(
+        _ value: OpaquePointer,
+        name: String,
+        runtime: ONNXRuntime,
+        transferringOwnership: UnsafeMutablePointer<Bool>? = nil
+    ) throws(ONNXRuntimeFailure) -> Tensor {
         let api = runtime.api.pointee
         var info: OpaquePointer?
         try runtime.check(api.GetTensorTypeAndShape!(value, &info), "GetTensorTypeAndShape")
@@ -52,11 +65,12 @@ enum OutputValue {
         try runtime.check(api.GetTensorElementType!(info, &elementType), "GetTensorElementType")
         var rank = 0
         try runtime.check(api.GetDimensionsCount!(info, &rank), "GetDimensionsCount")
-        var dimensions = [Int64](repeating: 0, count: rank)
-        try runtime.check(api.GetDimensions!(info, &dimensions, rank), "GetDimensions")
+        let shape = try withUnsafeTemporaryAllocation(of: Int64.self, capacity: rank) { buffer throws(ONNXRuntimeFailure) in
+            try runtime.check(api.GetDimensions!(info, buffer.baseAddress, rank), "GetDimensions")
+            return TensorShape(buffer.map { Int($0) })
+        }
         var count = 0
         try runtime.check(api.GetTensorShapeElementCount!(info, &count), "GetTensorShapeElementCount")
-        let shape = TensorShape(dimensions.map { Int($0) })
 
         guard let datatype = ElementType.dataType(elementType) else {
             throw ONNXRuntimeFailure(
@@ -72,7 +86,12 @@ enum OutputValue {
         guard byteCount > 0 else { return Tensor(name: name, datatype: datatype, shape: shape, data: Data()) }
         var address: UnsafeMutableRawPointer?
         try runtime.check(api.GetTensorMutableData!(value, &address), "GetTensorMutableData")
-        return Tensor(name: name, datatype: datatype, shape: shape, data: Data(bytes: address!, count: byteCount))
+        guard let owned = transferringOwnership, owned.pointee else {
+            return Tensor(name: name, datatype: datatype, shape: shape, data: Data(bytes: address!, count: byteCount))
+        }
+        owned.pointee = false
+        let data = Data(bytesNoCopy: address!, count: byteCount, deallocator: .custom { _, _ in runtime.api.pointee.ReleaseValue!(value) })
+        return Tensor(name: name, datatype: datatype, shape: shape, data: data)
     }
 
     /// Reads a string tensor into the v2 BYTES serialization.
