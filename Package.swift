@@ -26,7 +26,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "InProcessBenchmark",
-            dependencies: ["FerryCore", "FerryONNXRuntime"],
+            dependencies: ["FerryCore", "FerryONNXRuntime", "CONNXRuntime"],
             path: "Benchmarks/InProcessBenchmark"
         ),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),

@@ -4,7 +4,8 @@
 //
 //   InProcessBenchmark [--threads 1] [--iterations 20000] [--warmup 1000] [--batches 1,64] [--model PATH]
 //
-// Prints one JSON object. Two paths are measured per batch size:
+// Prints one JSON object. Three paths are measured per batch size:
+//   raw   — the C API alone, input value built once (the floor; RawRunner.swift)
 //   run   — ModelSession.run on a prepared Tensor (what Python's session.run does)
 //   infer — signature validation + run + response assembly (ferry's whole
 //           in-process request path, without wire decoding)
@@ -88,6 +89,9 @@ do {
     for batch in settings.batches {
         let values = (0..<batch * features).map { _ in Float.random(in: -1...1, using: &generator) }
         let tensor = Tensor(name: input.name, shape: [batch, features], values: values)
+        let raw = RawRunner(session: session, runtime: runtime, shape: [batch, features], values: values)
+        let rawSummary = measure(iterations: settings.iterations, warmup: settings.warmup) { raw.run() }
+        results.append(rawSummary.json(batch: batch, path: "raw", iterations: settings.iterations))
         let run = try measure(iterations: settings.iterations, warmup: settings.warmup) {
             _ = try session.run([tensor], outputs: outputs)
         }

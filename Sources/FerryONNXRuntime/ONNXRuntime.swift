@@ -15,10 +15,10 @@ public final class ONNXRuntime: @unchecked Sendable {
     public let libraryPath: String
     public let version: String
 
-    let api: UnsafePointer<OrtApi>
-    let environment: OpaquePointer
-    let cpuMemoryInfo: OpaquePointer
-    let allocator: OpaquePointer
+    package let api: UnsafePointer<OrtApi>
+    package let environment: OpaquePointer
+    package let cpuMemoryInfo: OpaquePointer
+    package let allocator: OpaquePointer
 
     private static let loaded = Mutex<[String: ONNXRuntime]>([:])
 

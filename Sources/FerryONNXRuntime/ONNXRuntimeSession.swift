@@ -12,7 +12,7 @@ public final class ONNXRuntimeSession: ModelSession, @unchecked Sendable {
     public let metadata: ModelMetadata
 
     let runtime: ONNXRuntime
-    let handle: OpaquePointer
+    package let handle: OpaquePointer
     /// Passed to every Run: with NULL, ONNX Runtime builds a default
     /// RunOptions on each call (measured: ~300 of ~36k instructions per
     /// batch-1 MLP call).
