@@ -57,7 +57,8 @@ struct Summary {
 
     func json(batch: Int, path: String, iterations: Int) -> String {
         func us(_ value: Double) -> String { String(format: "%.3f", value) }
-        return #"{"batch":\#(batch),"path":"\#(path)","iterations":\#(iterations),"median_us":\#(us(median)),"p99_us":\#(us(p99)),"mean_us":\#(us(mean)),"min_us":\#(us(min))}"#
+        return
+            #"{"batch":\#(batch),"path":"\#(path)","iterations":\#(iterations),"median_us":\#(us(median)),"p99_us":\#(us(p99)),"mean_us":\#(us(mean)),"min_us":\#(us(min))}"#
     }
 }
 
@@ -102,7 +103,9 @@ do {
         }
         results.append(infer.json(batch: batch, path: "infer", iterations: settings.iterations))
     }
-    print(#"{"runtime":"ferry-swift","version":"\#(runtime.version)","threads":\#(settings.threads),"results":[\#(results.joined(separator: ","))]}"#)
+    print(
+        #"{"runtime":"ferry-swift","version":"\#(runtime.version)","threads":\#(settings.threads),"results":[\#(results.joined(separator: ","))]}"#
+    )
 } catch let error as FerryError {
     FileHandle.standardError.write(Data("InProcessBenchmark: \(error.message)\n".utf8))
     exit(1)

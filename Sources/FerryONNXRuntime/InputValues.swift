@@ -60,21 +60,21 @@ enum InputValues {
         var value: OpaquePointer?
         do throws(ONNXRuntimeFailure) {
             try tensor.shape.withInt64Dimensions { shape throws(ONNXRuntimeFailure) in
-            if let address = bytes.baseAddress, bytes.count > 0 {
-                try runtime.check(
-                    runtime.api.pointee.CreateTensorWithDataAsOrtValue!(
-                        runtime.cpuMemoryInfo, UnsafeMutableRawPointer(mutating: address), bytes.count, shape.baseAddress, shape.count,
-                        elementType, &value
-                    ),
-                    "CreateTensorWithDataAsOrtValue"
-                )
-            } else {
-                // An empty tensor has no bytes to view; let ONNX Runtime allocate it.
-                try runtime.check(
-                    runtime.api.pointee.CreateTensorAsOrtValue!(runtime.allocator, shape.baseAddress, shape.count, elementType, &value),
-                    "CreateTensorAsOrtValue"
-                )
-            }
+                if let address = bytes.baseAddress, bytes.count > 0 {
+                    try runtime.check(
+                        runtime.api.pointee.CreateTensorWithDataAsOrtValue!(
+                            runtime.cpuMemoryInfo, UnsafeMutableRawPointer(mutating: address), bytes.count, shape.baseAddress, shape.count,
+                            elementType, &value
+                        ),
+                        "CreateTensorWithDataAsOrtValue"
+                    )
+                } else {
+                    // An empty tensor has no bytes to view; let ONNX Runtime allocate it.
+                    try runtime.check(
+                        runtime.api.pointee.CreateTensorAsOrtValue!(runtime.allocator, shape.baseAddress, shape.count, elementType, &value),
+                        "CreateTensorAsOrtValue"
+                    )
+                }
             }
         } catch {
             throw error.runError(model: model, input: tensor.name)

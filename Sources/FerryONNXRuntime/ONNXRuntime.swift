@@ -68,7 +68,8 @@ public final class ONNXRuntime: @unchecked Sendable {
             )
             try Self.check(api, api.pointee.GetAllocatorWithDefaultOptions!(&allocator), "GetAllocatorWithDefaultOptions")
         } catch {
-            throw FerryError(.failedPrecondition, "\(path): ONNX Runtime \(error.operation) failed: \(error.message)", backendCode: error.code)
+            throw FerryError(
+                .failedPrecondition, "\(path): ONNX Runtime \(error.operation) failed: \(error.message)", backendCode: error.code)
         }
         self.environment = environment!
         self.cpuMemoryInfo = memoryInfo!

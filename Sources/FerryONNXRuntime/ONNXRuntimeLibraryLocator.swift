@@ -6,26 +6,28 @@ import Foundation
 /// directory or above the executable, so a development build finds the copy
 /// `scripts/install-onnxruntime` made), then next to the executable (and in
 /// `../lib` beside it, the container image layout), then the system library path.
-struct ONNXRuntimeLibraryLocator {
+package struct ONNXRuntimeLibraryLocator {
     static let environmentVariable = "FERRY_ONNXRUNTIME_LIB"
     static let pinnedFileName = "libonnxruntime.so.1.31.1"
     static let fileNames = [pinnedFileName, "libonnxruntime.so.1", "libonnxruntime.so"]
 
-    struct Candidate: Hashable {
+    package struct Candidate: Hashable {
         /// A path, or a bare file name that `dlopen` looks up on the system library path.
-        var path: String
-        var source: String
+        package var path: String
+        package var source: String
         var searchesSystemPath: Bool { !path.contains("/") }
     }
 
-    var explicitPath: String?
-    var environment: [String: String] = ProcessInfo.processInfo.environment
-    var currentDirectory: String = FileManager.default.currentDirectoryPath
-    var executableDirectory: String? = Self.executableDirectory()
+    package var explicitPath: String?
+    package var environment: [String: String] = ProcessInfo.processInfo.environment
+    package var currentDirectory: String = FileManager.default.currentDirectoryPath
+    package var executableDirectory: String? = Self.executableDirectory()
+
+    package init(explicitPath: String? = nil) { self.explicitPath = explicitPath }
 
     /// Where the library is looked for. An explicit path or the environment
     /// variable is the only candidate: a user who names a library means that one.
-    func candidates() -> [Candidate] {
+    package func candidates() -> [Candidate] {
         if let explicitPath, !explicitPath.isEmpty {
             return [Candidate(path: explicitPath, source: "--onnxruntime-lib")]
         }
@@ -46,7 +48,9 @@ struct ONNXRuntimeLibraryLocator {
             candidates.append(Candidate(path: path, source: ".deps"))
         }
         if let executableDirectory {
-            for folder in [executableDirectory, URL(fileURLWithPath: executableDirectory).appendingPathComponent("../lib").standardized.path] {
+            for folder in [
+                executableDirectory, URL(fileURLWithPath: executableDirectory).appendingPathComponent("../lib").standardized.path,
+            ] {
                 for name in Self.fileNames {
                     candidates.append(Candidate(path: folder + "/" + name, source: "next to the executable"))
                 }

@@ -56,7 +56,8 @@ extension ONNXRuntime {
             throw ONNXRuntimeFailure(
                 operation: "signature",
                 code: 9,
-                message: "\(direction == .input ? "input" : "output") '\(name)' has element type \(ElementType.onnxName(elementType)), which the Open Inference Protocol cannot carry"
+                message:
+                    "\(direction == .input ? "input" : "output") '\(name)' has element type \(ElementType.onnxName(elementType)), which the Open Inference Protocol cannot carry"
             )
         }
         return TensorSpec(name: name, datatype: datatype, shape: TensorShape(dimensions), dimensionNames: names)
@@ -117,9 +118,10 @@ extension ONNXRuntime {
             var handle: OpaquePointer?
             try check(api.pointee.SessionGetModelMetadata!(session, &handle), "SessionGetModelMetadata")
             defer { api.pointee.ReleaseModelMetadata!(handle) }
-            typealias Getter = @convention(c) (
-                OpaquePointer?, OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-            ) -> OpaquePointer?
+            typealias Getter =
+                @convention(c) (
+                    OpaquePointer?, OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+                ) -> OpaquePointer?
             func read(_ getter: Getter?, _ name: String) throws(ONNXRuntimeFailure) -> String {
                 var value: UnsafeMutablePointer<CChar>?
                 try check(getter!(handle, allocator, &value), name)

@@ -119,7 +119,8 @@ public final class ONNXRuntimeSession: ModelSession, @unchecked Sendable {
                 names[inputs.count + position] = outputNames[index]
             }
             return try InputValues.with(inputs, runtime: runtime, model: name) { values throws(FerryError) -> [Tensor] in
-                try withUnsafeTemporaryAllocation(of: OpaquePointer?.self, capacity: outputs.count) { results throws(FerryError) -> [Tensor] in
+                try withUnsafeTemporaryAllocation(of: OpaquePointer?.self, capacity: outputs.count) {
+                    results throws(FerryError) -> [Tensor] in
                     results.initialize(repeating: nil)
                     defer { for case let value? in results { runtime.api.pointee.ReleaseValue!(value) } }
                     let status = runtime.api.pointee.Run!(
@@ -149,7 +150,9 @@ public final class ONNXRuntimeSession: ModelSession, @unchecked Sendable {
 
     /// ONNX Runtime names the offending input in its message text; find which.
     static func inputNamed(in message: String, among names: [String]) -> String? {
-        let mentioned = names.filter { message.contains("input: \($0)") || message.contains("input '\($0)'") || message.contains("Input: \($0)") }
+        let mentioned = names.filter {
+            message.contains("input: \($0)") || message.contains("input '\($0)'") || message.contains("Input: \($0)")
+        }
         if mentioned.count == 1 { return mentioned[0] }
         let loose = names.filter { message.contains($0) }
         return loose.count == 1 ? loose[0] : nil

@@ -22,15 +22,7 @@ enum OutputValue {
             case ONNX_TYPE_TENSOR:
                 return try readTensor(value, name: name, runtime: runtime, transferringOwnership: &owned)
             case ONNX_TYPE_SEQUENCE:
-                let count = try elementCount(value, runtime: runtime)
-                var documents: [[UInt8]] = []
-                for index in 0..<count {
-                    let element = try child(value, index, runtime: runtime)
-                    defer { runtime.api.pointee.ReleaseValue!(element) }
-                    var writer = JSONWriter()
-                    try writeJSON(element, to: &writer, runtime: runtime)
-                    documents.append(writer.bytes)
-                }
+                let documents = try elementDocuments(value, runtime: runtime)
                 return Tensor(name: name, shape: [documents.count], elements: documents)
             case ONNX_TYPE_MAP:
                 var writer = JSONWriter()
@@ -100,7 +92,9 @@ enum OutputValue {
         return BytesTensorCoding.encode(strings)
     }
 
-    private static func stringElements(_ value: OpaquePointer, count: Int, runtime: ONNXRuntime) throws(ONNXRuntimeFailure) -> [ArraySlice<UInt8>] {
+    private static func stringElements(_ value: OpaquePointer, count: Int, runtime: ONNXRuntime) throws(ONNXRuntimeFailure) -> [ArraySlice<
+        UInt8
+    >] {
         guard count > 0 else { return [] }
         var total = 0
         try runtime.check(runtime.api.pointee.GetStringTensorDataLength!(value, &total), "GetStringTensorDataLength")
@@ -128,6 +122,19 @@ enum OutputValue {
         return element!
     }
 
+    /// The elements of a sequence, each as one JSON document.
+    private static func elementDocuments(_ sequence: OpaquePointer, runtime: ONNXRuntime) throws(ONNXRuntimeFailure) -> [[UInt8]] {
+        var documents: [[UInt8]] = []
+        for index in 0..<(try elementCount(sequence, runtime: runtime)) {
+            let element = try child(sequence, index, runtime: runtime)
+            defer { runtime.api.pointee.ReleaseValue!(element) }
+            var writer = JSONWriter()
+            try writeJSON(element, to: &writer, runtime: runtime)
+            documents.append(writer.bytes)
+        }
+        return documents
+    }
+
     /// Writes a map as a JSON object (keys as strings), a sequence as an
     /// array, and a tensor as a flat array of its elements.
     private static func writeJSON(_ value: OpaquePointer, to writer: inout JSONWriter, runtime: ONNXRuntime) throws(ONNXRuntimeFailure) {
@@ -135,6 +142,7 @@ enum OutputValue {
         try runtime.check(runtime.api.pointee.GetValueType!(value, &type), "GetValueType")
         switch type {
         case ONNX_TYPE_MAP:
+            // A map value holds two tensors of equal length: keys at 0, values at 1.
             let keysValue = try child(value, 0, runtime: runtime)
             defer { runtime.api.pointee.ReleaseValue!(keysValue) }
             let valuesValue = try child(value, 1, runtime: runtime)
@@ -142,30 +150,25 @@ enum OutputValue {
             let keys = try readTensor(keysValue, name: "keys", runtime: runtime)
             let values = try readTensor(valuesValue, name: "values", runtime: runtime)
             let keyStrings = try jsonKeys(keys)
-            var elementWriter = JSONWriter()
-            try write(values, to: &elementWriter)
-            // Split the values' JSON array back into elements by re-parsing:
-            // simpler and exact, since JSONWriter output parses losslessly.
-            guard case .array(let elements)? = try? JSONParser.parse(Data(elementWriter.bytes)), elements.count == keyStrings.count
-            else {
+            guard keyStrings.count == values.shape.elementCount else {
                 throw ONNXRuntimeFailure(operation: "map", code: 1, message: "map keys and values differ in length")
             }
+            var failure: FerryError?
             writer.object { object in
-                for (key, element) in zip(keyStrings, elements) {
-                    object.member(key) { $0.value(element) }
+                for (index, key) in keyStrings.enumerated() {
+                    object.member(key) { writer in
+                        do throws(FerryError) {
+                            try TensorJSONCoding.writeElement(values, at: index, to: &writer)
+                        } catch {
+                            failure = error
+                        }
+                    }
                 }
             }
+            if let failure { throw ONNXRuntimeFailure(operation: "map", code: 1, message: failure.message) }
         case ONNX_TYPE_SEQUENCE:
-            let count = try elementCount(value, runtime: runtime)
-            var elements: [[UInt8]] = []
-            for index in 0..<count {
-                let element = try child(value, index, runtime: runtime)
-                defer { runtime.api.pointee.ReleaseValue!(element) }
-                var elementWriter = JSONWriter()
-                try writeJSON(element, to: &elementWriter, runtime: runtime)
-                elements.append(elementWriter.bytes)
-            }
-            writer.list(elements) { writer, bytes in writer.raw(String(decoding: bytes, as: UTF8.self)) }
+            let documents = try elementDocuments(value, runtime: runtime)
+            writer.list(documents) { writer, bytes in writer.raw(String(decoding: bytes, as: UTF8.self)) }
         case ONNX_TYPE_TENSOR:
             try write(try readTensor(value, name: "element", runtime: runtime), to: &writer)
         default:
@@ -181,16 +184,19 @@ enum OutputValue {
         }
     }
 
+    /// JSON object keys must be strings: string keys as they are, numbers as their text.
     private static func jsonKeys(_ keys: Tensor) throws(ONNXRuntimeFailure) -> [String] {
-        var writer = JSONWriter()
-        try write(keys, to: &writer)
-        guard case .array(let elements)? = try? JSONParser.parse(Data(writer.bytes)) else { return [] }
-        return elements.map { element in
-            switch element {
-            case .string(let text): text
-            case .number(let literal): literal
-            default: "\(element)"
+        do throws(FerryError) {
+            if keys.datatype == .bytes {
+                return try keys.byteElements().map { String(decoding: $0, as: UTF8.self) }
             }
+            return try (0..<(keys.shape.elementCount ?? 0)).map { index throws(FerryError) in
+                var writer = JSONWriter()
+                try TensorJSONCoding.writeElement(keys, at: index, to: &writer)
+                return String(decoding: writer.bytes, as: UTF8.self)
+            }
+        } catch {
+            throw ONNXRuntimeFailure(operation: "map", code: 1, message: error.message)
         }
     }
 }

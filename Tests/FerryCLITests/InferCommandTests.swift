@@ -9,7 +9,8 @@ struct InferCommandTests {
         let result = try FerryProcess.run(["infer", "examples/models/digits/1/model.onnx", "--data", "examples/requests/digits.json"])
         #expect(result.status == 0, "\(result.stderr)")
         let response = try JSONParser.parse(result.stdout)
-        let expected = try JSONParser.parse(Data(contentsOf: FerryProcess.repositoryRoot.appendingPathComponent("examples/requests/digits.expected.json")))
+        let expected = try JSONParser.parse(
+            Data(contentsOf: FerryProcess.repositoryRoot.appendingPathComponent("examples/requests/digits.expected.json")))
         let label = response["outputs"]?.arrayValue?.first { $0["name"] == .string("label") }
         #expect(label?["data"] == expected["labels"])
         #expect(response["model_name"] == .string("digits"))
@@ -42,18 +43,30 @@ struct InferCommandTests {
     @Test(
         "bad input exits 1 with one clear sentence",
         arguments: [
-            (#"{"inputs":[{"name":"nope","shape":[1],"datatype":"FP32","data":[0]}]}"#,
-             "ferry: model 'mlp' has no input named 'nope' (its inputs: input)"),
-            (#"{"inputs":[{"name":"input","shape":[1,64],"datatype":"INT32","data":\#(Array(repeating: 0, count: 64))}]}"#,
-             "ferry: input 'input' of model 'mlp' has datatype FP32, but the request sends INT32"),
-            (#"{"inputs":[{"name":"input","shape":[1,63],"datatype":"FP32","data":\#(Array(repeating: 0, count: 63))}]}"#,
-             "ferry: input 'input' of model 'mlp' has shape [batch, 64], which the request's shape [1, 63] does not fit"),
-            (#"{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[1,2,3]}]}"#,
-             "ferry: input 'input': shape [1, 64] has 64 elements, but 'data' holds 3"),
-            (#"{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[1,2,3]"#,
-             "ferry: malformed JSON at byte"),
-            (#"{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":\#(Array(repeating: 0, count: 64))}],"outputs":[{"name":"zzz"}]}"#,
-             "ferry: model 'mlp' has no output named 'zzz' (its outputs: output)"),
+            (
+                #"{"inputs":[{"name":"nope","shape":[1],"datatype":"FP32","data":[0]}]}"#,
+                "ferry: model 'mlp' has no input named 'nope' (its inputs: input)"
+            ),
+            (
+                #"{"inputs":[{"name":"input","shape":[1,64],"datatype":"INT32","data":\#(Array(repeating: 0, count: 64))}]}"#,
+                "ferry: input 'input' of model 'mlp' has datatype FP32, but the request sends INT32"
+            ),
+            (
+                #"{"inputs":[{"name":"input","shape":[1,63],"datatype":"FP32","data":\#(Array(repeating: 0, count: 63))}]}"#,
+                "ferry: input 'input' of model 'mlp' has shape [batch, 64], which the request's shape [1, 63] does not fit"
+            ),
+            (
+                #"{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[1,2,3]}]}"#,
+                "ferry: input 'input': shape [1, 64] has 64 elements, but 'data' holds 3"
+            ),
+            (
+                #"{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[1,2,3]"#,
+                "ferry: malformed JSON at byte"
+            ),
+            (
+                #"{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":\#(Array(repeating: 0, count: 64))}],"outputs":[{"name":"zzz"}]}"#,
+                "ferry: model 'mlp' has no output named 'zzz' (its outputs: output)"
+            ),
         ]
     )
     func badInput(body: String, message: String) throws {
@@ -83,5 +96,19 @@ struct InferCommandTests {
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("ferry: ONNX Runtime library not found. Looked in:"))
         #expect(result.stderr.contains("scripts/install-onnxruntime"))
+    }
+
+    @Test("FERRY_ONNXRUNTIME_LIB names the library to load")
+    func libraryFromEnvironment() throws {
+        let arguments = ["infer", FerryProcess.fixture("identity_bool.onnx"), "--data", "-"]
+        let body = Data(#"{"inputs":[{"name":"x","shape":[1,3],"datatype":"BOOL","data":[true,false,true]}]}"#.utf8)
+        let missing = try FerryProcess.run(arguments, stdin: body, environment: ["FERRY_ONNXRUNTIME_LIB": "/nonexistent/lib.so"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("/nonexistent/lib.so (FERRY_ONNXRUNTIME_LIB)"))
+
+        let library = FerryProcess.repositoryRoot.appendingPathComponent(".deps/onnxruntime/lib/libonnxruntime.so.1.31.1").path
+        let found = try FerryProcess.run(arguments, stdin: body, environment: ["FERRY_ONNXRUNTIME_LIB": library])
+        #expect(found.status == 0, "\(found.stderr)")
+        #expect(found.stdout.contains(#""data":[true,false,true]"#))
     }
 }

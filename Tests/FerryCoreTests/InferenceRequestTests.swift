@@ -29,11 +29,17 @@ struct InferenceRequestTests {
             (#"{"inputs": [{"shape": [1], "datatype": "FP32", "data": [1]}]}"#, "input 0 has no 'name' string"),
             (#"{"inputs": [{"name": "a", "shape": [1], "data": [1]}]}"#, "input 'a' has no 'datatype' string"),
             (#"{"inputs": [{"name": "a", "shape": [1], "datatype": "FLOAT32", "data": [1]}]}"#, "input 'a': unknown datatype 'FLOAT32'"),
-            (#"{"inputs": [{"name": "a", "shape": [-1], "datatype": "FP32", "data": [1]}]}"#, "input 'a': 'shape' must be an array of non-negative integers"),
+            (
+                #"{"inputs": [{"name": "a", "shape": [-1], "datatype": "FP32", "data": [1]}]}"#,
+                "input 'a': 'shape' must be an array of non-negative integers"
+            ),
             (#"{"inputs": [{"name": "a", "shape": [1], "datatype": "FP32"}]}"#, "input 'a' has no 'data'"),
             (#"{"inputs": [], "outputs": [{"nam": "x"}]}"#, "output 0 in 'outputs' has no 'name' string"),
             (#"{"inputs": [], "id": 5}"#, "'id' must be a string, not a number"),
-            (#"{"inputs": [], "parameters": {"a": [1]}}"#, "parameter 'a' of the request must be a boolean, number or string, not an array"),
+            (
+                #"{"inputs": [], "parameters": {"a": [1]}}"#,
+                "parameter 'a' of the request must be a boolean, number or string, not an array"
+            ),
         ]
     )
     func malformedRequest(body: String, message: String) throws {
@@ -54,7 +60,10 @@ struct InferenceRequestTests {
             ]
         )
         let text = String(decoding: try response.v2JSON(), as: UTF8.self)
-        #expect(text == #"{"model_name":"m","model_version":"1","id":"r1","outputs":[{"name":"y","datatype":"INT64","shape":[2],"data":[-1,2]},{"name":"s","datatype":"BYTES","shape":[1],"data":["ok"]}]}"#)
+        #expect(
+            text
+                == #"{"model_name":"m","model_version":"1","id":"r1","outputs":[{"name":"y","datatype":"INT64","shape":[2],"data":[-1,2]},{"name":"s","datatype":"BYTES","shape":[1],"data":["ok"]}]}"#
+        )
     }
 
     @Test("BYTES serialization that runs past its end is refused")

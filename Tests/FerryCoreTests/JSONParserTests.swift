@@ -7,10 +7,12 @@ struct JSONParserTests {
     @Test("numbers keep their literal text")
     func numberLiterals() throws {
         let value = try JSONParser.parse(#"[18446744073709551615, -9223372036854775808, 0.10000000149011612, 5e-324, -0.0]"#)
-        #expect(value == .array([
-            .number("18446744073709551615"), .number("-9223372036854775808"),
-            .number("0.10000000149011612"), .number("5e-324"), .number("-0.0"),
-        ]))
+        #expect(
+            value
+                == .array([
+                    .number("18446744073709551615"), .number("-9223372036854775808"),
+                    .number("0.10000000149011612"), .number("5e-324"), .number("-0.0"),
+                ]))
     }
 
     @Test("strings with escapes and surrogate pairs decode to the right characters")

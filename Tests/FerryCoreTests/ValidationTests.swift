@@ -17,7 +17,10 @@ struct ValidationTests {
 
     func request(x: Tensor? = nil, s: Tensor? = nil, outputs: [String] = []) -> InferenceRequest {
         InferenceRequest(
-            inputs: [x ?? Tensor(name: "x", shape: [2, 4], values: [Float](repeating: 1, count: 8)), s ?? Tensor(name: "s", shape: [2], strings: ["a", "b"])],
+            inputs: [
+                x ?? Tensor(name: "x", shape: [2, 4], values: [Float](repeating: 1, count: 8)),
+                s ?? Tensor(name: "s", shape: [2], strings: ["a", "b"]),
+            ],
             outputs: outputs.map { .init(name: $0) }
         )
     }
@@ -65,7 +68,9 @@ struct ValidationTests {
     func misfitShape(dimensions: [Int]) throws {
         let count = TensorShape(dimensions).elementCount!
         let bad = request(x: Tensor(name: "x", shape: TensorShape(dimensions), values: [Float](repeating: 1, count: count)))
-        #expect(try failure(bad) == "input 'x' of model 'm' has shape [batch, 4], which the request's shape \(TensorShape(dimensions)) does not fit")
+        #expect(
+            try failure(bad)
+                == "input 'x' of model 'm' has shape [batch, 4], which the request's shape \(TensorShape(dimensions)) does not fit")
     }
 
     @Test("bytes that do not match the shape are refused")

@@ -1,6 +1,7 @@
 import FerryCore
 import FerryONNXRuntime
 import Foundation
+import Testing
 
 /// The committed fixture models and their reference cases, written by
 /// scripts/make-test-models.py with Python onnxruntime 1.31.1.
@@ -46,5 +47,3 @@ struct FixtureCase: CustomTestStringConvertible, Sendable {
         }
     }
 }
-
-import Testing

@@ -17,7 +17,8 @@ struct SignatureTests {
                 #expect(spec.name == entry["name"]?.stringValue)
                 #expect(spec.datatype.rawValue == entry["datatype"]?.stringValue, "\(spec.name)")
                 #expect(.array(spec.shape.dimensions.map { .number(String($0)) }) == entry["shape"], "\(spec.name) shape")
-                #expect(.array(spec.dimensionNames.map { $0.map(JSONValue.string) ?? .null }) == entry["dim_names"], "\(spec.name) dim names")
+                #expect(
+                    .array(spec.dimensionNames.map { $0.map(JSONValue.string) ?? .null }) == entry["dim_names"], "\(spec.name) dim names")
                 #expect(spec.backendType == entry["onnx_type"]?.stringValue, "\(spec.name) onnx type")
             }
         }

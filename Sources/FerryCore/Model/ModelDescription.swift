@@ -31,9 +31,13 @@ public struct ModelDescription: Sendable {
         for (title, specs) in [("Inputs", signature.inputs), ("Outputs", signature.outputs)] {
             lines.append("")
             lines.append(title)
-            let rows = [["NAME", "DATATYPE", "SHAPE"]]
+            let rows =
+                [["NAME", "DATATYPE", "SHAPE"]]
                 + specs.map { spec in
-                    [spec.name, spec.datatype.rawValue, spec.backendType.map { "\(spec.shapeDescription)  \($0)" } ?? spec.shapeDescription]
+                    [
+                        spec.name, spec.datatype.rawValue,
+                        spec.backendType.map { "\(spec.shapeDescription)  \($0)" } ?? spec.shapeDescription,
+                    ]
                 }
             lines.append(contentsOf: Self.table(rows))
         }
@@ -49,9 +53,10 @@ public struct ModelDescription: Sendable {
         guard let columns = rows.first?.count else { return [] }
         let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
-            "  " + row.enumerated().map { column, cell in
-                column == columns - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
+            "  "
+                + row.enumerated().map { column, cell in
+                    column == columns - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                }.joined(separator: "  ")
         }
     }
 

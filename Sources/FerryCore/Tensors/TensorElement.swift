@@ -15,7 +15,7 @@ extension Int64: TensorElement { public static var dataType: DataType { .int64 }
 extension Float: TensorElement { public static var dataType: DataType { .fp32 } }
 extension Double: TensorElement { public static var dataType: DataType { .fp64 } }
 #if arch(x86_64) || arch(arm64)
-extension Float16: TensorElement { public static var dataType: DataType { .fp16 } }
+    extension Float16: TensorElement { public static var dataType: DataType { .fp16 } }
 #endif
 
 /// bfloat16: the upper 16 bits of an IEEE float32.

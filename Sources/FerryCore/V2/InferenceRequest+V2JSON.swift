@@ -31,7 +31,8 @@ extension InferenceRequest {
                 guard case .string(let name)? = object["name"] else {
                     throw FerryError(.invalidArgument, "output \(index) in 'outputs' has no 'name' string")
                 }
-                outputs.append(RequestedOutput(name: name, parameters: try Self.decodeParameters(object["parameters"], owner: "output '\(name)'")))
+                outputs.append(
+                    RequestedOutput(name: name, parameters: try Self.decodeParameters(object["parameters"], owner: "output '\(name)'")))
             }
         }
         let id: String?

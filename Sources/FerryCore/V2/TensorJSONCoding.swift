@@ -88,6 +88,29 @@ public enum TensorJSONCoding {
         }
     }
 
+    /// Writes element `index` of the tensor as one JSON value.
+    public static func writeElement(_ tensor: Tensor, at index: Int, to writer: inout JSONWriter) throws(FerryError) {
+        func load<Element: TensorElement>(_ type: Element.Type) -> Element {
+            tensor.data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index * MemoryLayout<Element>.stride, as: Element.self) }
+        }
+        switch tensor.datatype {
+        case .bool: writer.bool(load(Bool.self))
+        case .uint8: writer.integer(load(UInt8.self))
+        case .uint16: writer.integer(load(UInt16.self))
+        case .uint32: writer.integer(load(UInt32.self))
+        case .uint64: writer.integer(load(UInt64.self))
+        case .int8: writer.integer(load(Int8.self))
+        case .int16: writer.integer(load(Int16.self))
+        case .int32: writer.integer(load(Int32.self))
+        case .int64: writer.integer(load(Int64.self))
+        case .fp16: writer.floatingPoint(Float(load(Float16.self)))
+        case .bf16: writer.floatingPoint(load(BFloat16.self).floatValue)
+        case .fp32: writer.floatingPoint(load(Float.self))
+        case .fp64: writer.floatingPoint(load(Double.self))
+        case .bytes: writer.string(utf8: try tensor.byteElements()[index])
+        }
+    }
+
     private struct Context {
         let tensorName: String
         let datatype: DataType
@@ -114,7 +137,8 @@ public enum TensorJSONCoding {
         case .array(let elements):
             for element in elements { try flatten(element, into: &leaves, tensorName: tensorName) }
         case .object, .null:
-            throw FerryError(.invalidArgument, "input '\(tensorName)': 'data' must hold numbers, booleans or strings, not \(value.kindDescription)")
+            throw FerryError(
+                .invalidArgument, "input '\(tensorName)': 'data' must hold numbers, booleans or strings, not \(value.kindDescription)")
         default:
             leaves.append(value)
         }

@@ -4,7 +4,9 @@ import FerryONNXRuntime
 
 /// Options for loading models with ONNX Runtime, shared by every command that does.
 struct RuntimeOptions: ParsableArguments {
-    @Option(name: .customLong("onnxruntime-lib"), help: ArgumentHelp("Path to libonnxruntime.so (else FERRY_ONNXRUNTIME_LIB, .deps/, next to ferry, system).", valueName: "path"))
+    @Option(
+        name: .customLong("onnxruntime-lib"),
+        help: ArgumentHelp("Path to libonnxruntime.so (else FERRY_ONNXRUNTIME_LIB, .deps/, next to ferry, system).", valueName: "path"))
     var libraryPath: String?
 
     @Option(help: "Threads ONNX Runtime uses inside one operator (0: its default).")
@@ -13,7 +15,10 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Threads ONNX Runtime uses across operators in parallel mode (0: its default).")
     var interOpThreads = 0
 
-    @Option(help: ArgumentHelp("Graph optimization level: \(ONNXRuntimeOptions.GraphOptimization.allCases.map { $0.rawValue }.joined(separator: ", ")).", valueName: "level"))
+    @Option(
+        help: ArgumentHelp(
+            "Graph optimization level: \(ONNXRuntimeOptions.GraphOptimization.allCases.map { $0.rawValue }.joined(separator: ", ")).",
+            valueName: "level"))
     var graphOptimization: ONNXRuntimeOptions.GraphOptimization = .all
 
     @Option(help: ArgumentHelp("Operator execution mode: sequential or parallel.", valueName: "mode"))
