@@ -572,6 +572,27 @@ def build_symbolic_dims(w: Writer):
         {"name": "batch2_seq5", "inputs": [("tokens", "INT64", tokens), ("features", "FP32", features)]}])
 
 
+def build_edge_cases(w: Writer):
+    # A graph whose output *is* its input: ONNX Runtime hands back the caller's
+    # own input buffer as the output, so a zero-copy wrapper must not take
+    # ownership of it.
+    graph = helper.make_graph(
+        [helper.make_node("Neg", ["x"], ["negated"], name="neg")], "passthrough",
+        [vi("x", TensorProto.FLOAT, ["n", 4])],
+        [vi("x", TensorProto.FLOAT, ["n", 4]), vi("negated", TensorProto.FLOAT, ["n", 4])])
+    model = make_model(graph, doc="Outputs its input unchanged (graph output = graph input) and negated.")
+    x = np.arange(8, dtype=np.float32).reshape(2, 4) / 4
+    w.add_model("passthrough", model, [{"name": "two_rows", "inputs": [("x", "FP32", x)]}])
+
+    # Rank-0 (scalar) input and output.
+    two = numpy_helper.from_array(np.array(2.0, dtype=np.float32), "two")
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "two"], ["y"], name="double")], "scalar",
+        [vi("x", TensorProto.FLOAT, [])], [vi("y", TensorProto.FLOAT, [])], initializer=[two])
+    model = make_model(graph, doc="Doubles a rank-0 (scalar) FP32 input.")
+    w.add_model("scalar", model, [{"name": "scalar", "inputs": [("x", "FP32", np.array(1.25, dtype=np.float32))]}])
+
+
 def iris_data():
     from sklearn.datasets import load_iris
     iris = load_iris()
@@ -709,6 +730,7 @@ def main() -> int:
     build_multi_io(w)
     build_classifiers(w)
     build_symbolic_dims(w)
+    build_edge_cases(w)
     build_corrupt(w, mlp_bytes)
     w.write_text("README.md", README)
 

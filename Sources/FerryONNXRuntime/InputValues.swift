@@ -60,7 +60,10 @@ enum InputValues {
         var value: OpaquePointer?
         do throws(ONNXRuntimeFailure) {
             try tensor.shape.withInt64Dimensions { shape throws(ONNXRuntimeFailure) in
-                if let address = bytes.baseAddress, bytes.count > 0 {
+                // ONNX Runtime's kernels assume naturally aligned elements; a slice of a
+                // network buffer need not be, so such bytes are copied, as are empty ones.
+                let alignment = tensor.datatype.elementSize ?? 1
+                if let address = bytes.baseAddress, bytes.count > 0, Int(bitPattern: address) % alignment == 0 {
                     try runtime.check(
                         runtime.api.pointee.CreateTensorWithDataAsOrtValue!(
                             runtime.cpuMemoryInfo, UnsafeMutableRawPointer(mutating: address), bytes.count, shape.baseAddress, shape.count,
@@ -69,11 +72,15 @@ enum InputValues {
                         "CreateTensorWithDataAsOrtValue"
                     )
                 } else {
-                    // An empty tensor has no bytes to view; let ONNX Runtime allocate it.
                     try runtime.check(
                         runtime.api.pointee.CreateTensorAsOrtValue!(runtime.allocator, shape.baseAddress, shape.count, elementType, &value),
                         "CreateTensorAsOrtValue"
                     )
+                    if let source = bytes.baseAddress, bytes.count > 0 {
+                        var destination: UnsafeMutableRawPointer?
+                        try runtime.check(runtime.api.pointee.GetTensorMutableData!(value, &destination), "GetTensorMutableData")
+                        destination!.copyMemory(from: source, byteCount: bytes.count)
+                    }
                 }
             }
         } catch {

@@ -36,6 +36,19 @@ public final class ONNXRuntime: @unchecked Sendable {
 
     private init(locator: ONNXRuntimeLibraryLocator) throws(FerryError) {
         let (handle, path) = try locator.open()
+        var environment: OpaquePointer?
+        var memoryInfo: OpaquePointer?
+        var table: UnsafePointer<OrtApi>?
+        var loaded = false
+        // A library that loaded fine stays loaded for the life of the process
+        // (runtimes are cached); one that failed half-way is given back.
+        defer {
+            if !loaded {
+                if let environment { table?.pointee.ReleaseEnv!(environment) }
+                if let memoryInfo { table?.pointee.ReleaseMemoryInfo!(memoryInfo) }
+                dlclose(handle)
+            }
+        }
         guard let symbol = dlsym(handle, "OrtGetApiBase") else {
             throw FerryError(.failedPrecondition, "\(path) is not ONNX Runtime: it has no OrtGetApiBase symbol")
         }
@@ -50,12 +63,11 @@ public final class ONNXRuntime: @unchecked Sendable {
                 "\(path) is ONNX Runtime \(version), which lacks C API version \(Self.apiVersion); Ferry needs ONNX Runtime 1.31 or newer"
             )
         }
+        table = api
         self.api = api
         self.libraryPath = path
         self.version = version
 
-        var environment: OpaquePointer?
-        var memoryInfo: OpaquePointer?
         var allocator: OpaquePointer?
         do throws(ONNXRuntimeFailure) {
             // At ERROR level: ONNX Runtime would otherwise print warnings in colour
@@ -74,6 +86,7 @@ public final class ONNXRuntime: @unchecked Sendable {
         self.environment = environment!
         self.cpuMemoryInfo = memoryInfo!
         self.allocator = allocator!
+        loaded = true
     }
 
     /// Turns a returned `OrtStatus*` into a thrown error, releasing the status.

@@ -28,10 +28,9 @@ struct ONNXRuntimeFailure: Error {
     /// fault, anything else the server's.
     func runError(model: String, input: String?) -> FerryError {
         let subject = input.map { "input '\($0)' of model '\(model)'" } ?? "model '\(model)'"
-        return FerryError(
-            code == 2 ? .invalidArgument : .internal,
-            "ONNX Runtime rejected \(subject) (\(codeName)): \(message)",
-            backendCode: code
-        )
+        if code == 2 {
+            return FerryError(.invalidArgument, "ONNX Runtime rejected \(subject) (\(codeName)): \(message)", backendCode: code)
+        }
+        return FerryError(.internal, "ONNX Runtime failed running \(subject) (\(codeName)): \(message)", backendCode: code)
     }
 }

@@ -19,12 +19,16 @@ extension ONNXRuntime {
                 switch direction {
                 case .input:
                     try check(api.pointee.SessionGetInputName!(session, index, allocator, &namePointer), "SessionGetInputName")
-                    try check(api.pointee.SessionGetInputTypeInfo!(session, index, &typeInfo), "SessionGetInputTypeInfo")
                 case .output:
                     try check(api.pointee.SessionGetOutputName!(session, index, allocator, &namePointer), "SessionGetOutputName")
-                    try check(api.pointee.SessionGetOutputTypeInfo!(session, index, &typeInfo), "SessionGetOutputTypeInfo")
                 }
                 let name = takeString(namePointer)
+                switch direction {
+                case .input:
+                    try check(api.pointee.SessionGetInputTypeInfo!(session, index, &typeInfo), "SessionGetInputTypeInfo")
+                case .output:
+                    try check(api.pointee.SessionGetOutputTypeInfo!(session, index, &typeInfo), "SessionGetOutputTypeInfo")
+                }
                 defer { api.pointee.ReleaseTypeInfo!(typeInfo) }
                 specs.append(try spec(name: name, typeInfo: typeInfo!, direction: direction, model: model))
             }
@@ -147,17 +151,19 @@ extension ONNXRuntime {
                 api.pointee.ModelMetadataGetCustomMetadataMapKeys!(handle, allocator, &keys, &keyCount),
                 "ModelMetadataGetCustomMetadataMapKeys"
             )
+            // Take every key (freeing each) before any lookup can throw.
+            var customKeys: [String] = []
             if let keys {
-                defer { _ = api.pointee.AllocatorFree!(allocator, keys) }
-                for index in 0..<Int(keyCount) {
-                    let key = takeString(keys[index])
-                    var value: UnsafeMutablePointer<CChar>?
-                    try check(
-                        api.pointee.ModelMetadataLookupCustomMetadataMap!(handle, allocator, key, &value),
-                        "ModelMetadataLookupCustomMetadataMap"
-                    )
-                    metadata.custom[key] = takeString(value)
-                }
+                customKeys = (0..<Int(keyCount)).map { takeString(keys[$0]) }
+                _ = api.pointee.AllocatorFree!(allocator, keys)
+            }
+            for key in customKeys {
+                var value: UnsafeMutablePointer<CChar>?
+                try check(
+                    api.pointee.ModelMetadataLookupCustomMetadataMap!(handle, allocator, key, &value),
+                    "ModelMetadataLookupCustomMetadataMap"
+                )
+                metadata.custom[key] = takeString(value)
             }
             return metadata
         } catch {

@@ -137,10 +137,29 @@ public final class ONNXRuntimeSession: ModelSession, @unchecked Sendable {
                     }
                     var tensors: [Tensor] = []
                     tensors.reserveCapacity(outputs.count)
+                    // ONNX Runtime may return a caller's input buffer as an output
+                    // (a graph output that is a graph input, or an aliasing op such as
+                    // Reshape on one). Such memory is the request's, so it is copied.
+                    func isInputMemory(_ address: UnsafeRawPointer) -> Bool {
+                        for (position, tensor) in inputs.enumerated() where tensor.datatype != .bytes {
+                            var base: UnsafeMutableRawPointer?
+                            guard (try? runtime.check(runtime.api.pointee.GetTensorMutableData!(values[position], &base), "")) != nil,
+                                let base
+                            else { continue }
+                            if address >= UnsafeRawPointer(base) && address < UnsafeRawPointer(base) + max(tensor.data.count, 1) {
+                                return true
+                            }
+                        }
+                        return false
+                    }
                     for index in 0..<outputs.count {
                         let value = results[index]!
                         results[index] = nil
-                        tensors.append(try OutputValue.tensor(taking: value, name: outputs[index], runtime: runtime, model: name))
+                        tensors.append(
+                            try OutputValue.tensor(
+                                taking: value, name: outputs[index], runtime: runtime, model: name, isInputMemory: isInputMemory
+                            )
+                        )
                     }
                     return tensors
                 }
@@ -150,12 +169,16 @@ public final class ONNXRuntimeSession: ModelSession, @unchecked Sendable {
 
     /// ONNX Runtime names the offending input in its message text; find which.
     static func inputNamed(in message: String, among names: [String]) -> String? {
-        let mentioned = names.filter {
-            message.contains("input: \($0)") || message.contains("input '\($0)'") || message.contains("Input: \($0)")
+        // Only ONNX Runtime's own phrasings ("... for input: NAME for the following
+        // indices") count; a bare name match would blame an input called "input"
+        // for any message containing that word.
+        let mentioned = names.filter { name in
+            ["input: ", "Input: ", "input name: "].contains { prefix in
+                guard let range = message.range(of: prefix + name) else { return false }
+                return range.upperBound == message.endIndex || message[range.upperBound].isWhitespace
+            }
         }
-        if mentioned.count == 1 { return mentioned[0] }
-        let loose = names.filter { message.contains($0) }
-        return loose.count == 1 ? loose[0] : nil
+        return mentioned.count == 1 ? mentioned[0] : nil
     }
 }
 

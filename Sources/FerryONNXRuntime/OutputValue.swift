@@ -12,7 +12,13 @@ enum OutputValue {
     /// Takes ownership of `value`: a numeric tensor's memory becomes the
     /// returned tensor's `Data` without a copy (the `OrtValue` is released when
     /// that `Data` goes away); anything else is converted and released here.
-    static func tensor(taking value: OpaquePointer, name: String, runtime: ONNXRuntime, model: String) throws(FerryError) -> Tensor {
+    static func tensor(
+        taking value: OpaquePointer,
+        name: String,
+        runtime: ONNXRuntime,
+        model: String,
+        isInputMemory: (UnsafeRawPointer) -> Bool = { _ in false }
+    ) throws(FerryError) -> Tensor {
         var owned = true
         defer { if owned { runtime.api.pointee.ReleaseValue!(value) } }
         do throws(ONNXRuntimeFailure) {
@@ -20,7 +26,7 @@ enum OutputValue {
             try runtime.check(runtime.api.pointee.GetValueType!(value, &type), "GetValueType")
             switch type {
             case ONNX_TYPE_TENSOR:
-                return try readTensor(value, name: name, runtime: runtime, transferringOwnership: &owned)
+                return try readTensor(value, name: name, runtime: runtime, transferringOwnership: &owned, isInputMemory: isInputMemory)
             case ONNX_TYPE_SEQUENCE:
                 let documents = try elementDocuments(value, runtime: runtime)
                 return Tensor(name: name, shape: [documents.count], elements: documents)
@@ -47,7 +53,8 @@ enum OutputValue {
         _ value: OpaquePointer,
         name: String,
         runtime: ONNXRuntime,
-        transferringOwnership: UnsafeMutablePointer<Bool>? = nil
+        transferringOwnership: UnsafeMutablePointer<Bool>? = nil,
+        isInputMemory: (UnsafeRawPointer) -> Bool = { _ in false }
     ) throws(ONNXRuntimeFailure) -> Tensor {
         let api = runtime.api.pointee
         var info: OpaquePointer?
@@ -78,7 +85,7 @@ enum OutputValue {
         guard byteCount > 0 else { return Tensor(name: name, datatype: datatype, shape: shape, data: Data()) }
         var address: UnsafeMutableRawPointer?
         try runtime.check(api.GetTensorMutableData!(value, &address), "GetTensorMutableData")
-        guard let owned = transferringOwnership, owned.pointee else {
+        guard let owned = transferringOwnership, owned.pointee, !isInputMemory(address!) else {
             return Tensor(name: name, datatype: datatype, shape: shape, data: Data(bytes: address!, count: byteCount))
         }
         owned.pointee = false

@@ -41,6 +41,51 @@ struct TensorJSONCodingTests {
         #expect(try encode(tensor) == "[0.1,-0.0,3.4028235e+38,1e-45]")
     }
 
+    @Test("float32 text just above a midpoint rounds up: one rounding, not two")
+    func float32SingleRounding() throws {
+        // 1 + 2^-24 is the midpoint between 1 and its successor; the text is a hair
+        // above it, so the correct float32 is 1 + 2^-23 (0x3F800001). Parsing through
+        // Double would land exactly on the midpoint and round to even (0x3F800000).
+        let tensor = try decode("[1.0000000596046447753906251]", .fp32, [1])
+        #expect(try tensor.values(as: Float.self).map { $0.bitPattern } == [0x3F80_0001])
+    }
+
+    @Test("FP16 and BF16 round once from the exact double, ties to even")
+    func halfPrecisionRounding() throws {
+        // 1 + 2^-11 is an FP16 midpoint: ties to even gives 1.0; a value just above it
+        // (exact in Double) must round up to 1 + 2^-10.
+        let half = try decode("[1.00048828125, 1.0004882812500002]", .fp16, [2])
+        #expect(try half.values(as: Float16.self).map { $0.bitPattern } == [0x3C00, 0x3C01])
+        // The same for bfloat16 around 1 + 2^-8; a double just above the midpoint that
+        // a plain Double -> Float conversion would round onto it.
+        let bf16 = try decode("[1.00390625, 1.0039062500000002]", .bf16, [2])
+        #expect(try bf16.values(as: BFloat16.self).map { $0.bitPattern } == [0x3F80, 0x3F81])
+    }
+
+    @Test("round-to-odd keeps exact values and marks inexact ones")
+    func roundToOdd() {
+        #expect(Float(roundingToOdd: 1.5) == 1.5)
+        #expect(Float(roundingToOdd: 1 + 0x1p-30).bitPattern == 0x3F80_0001)
+        #expect(Float(roundingToOdd: -(1 + 0x1p-30)).bitPattern == 0xBF80_0001)
+        #expect(Float(roundingToOdd: 0x1p-160).bitPattern == 0x0000_0001)
+        #expect(Float(roundingToOdd: .infinity) == .infinity)
+    }
+
+    @Test("NaN and infinities read from Python-style literals and write back the same way")
+    func nonFinite() throws {
+        let tensor = try decode("[NaN, Infinity, -Infinity]", .fp32, [3])
+        let values = try tensor.values(as: Float.self)
+        #expect(values[0].isNaN && values[1] == .infinity && values[2] == -.infinity)
+        #expect(try encode(tensor) == "[NaN,Infinity,-Infinity]")
+        #expect(try JSONParser.parse(try encode(tensor)) == .array([.number("NaN"), .number("Infinity"), .number("-Infinity")]))
+    }
+
+    @Test("a shape claiming 2^40 elements with little data is an error, not an allocation")
+    func hugeShape() throws {
+        let error = try #require(throws: FerryError.self) { try decode("[1, 2]", .fp32, [1 << 40]) }
+        #expect(error.message == "input 'x': shape [1099511627776] has 1099511627776 elements, but 'data' holds 2")
+    }
+
     @Test("FP16 and BF16 hold the nearest value and print text that reads back to it")
     func halfPrecision() throws {
         let half = try decode("[0.1, 65504, -2.0]", .fp16, [3])
@@ -82,6 +127,10 @@ struct TensorJSONCodingTests {
         arguments: [
             ("[1, 256]", DataType.uint8, "element 1 of 'data' is 256, but UINT8 needs a value in 0...255"),
             ("[1, -1]", .uint32, "element 1 of 'data' is -1, but UINT32 needs a value in 0...4294967295"),
+            (
+                "[1, 18446744073709551616]", .uint64,
+                "element 1 of 'data' is 18446744073709551616, but UINT64 needs a value in 0...18446744073709551615"
+            ),
             ("[1.5, 2]", .int32, "element 0 of 'data' is 1.5, but INT32 needs an integer"),
             ("[\"1\", 2]", .fp32, "element 0 of 'data' is a string, but FP32 needs a number"),
             ("[1, 0]", .bool, "element 0 of 'data' is 1, but BOOL needs a boolean"),

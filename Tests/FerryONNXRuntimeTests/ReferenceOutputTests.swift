@@ -5,10 +5,24 @@ import Testing
 
 @Suite("Outputs equal Python onnxruntime's reference outputs")
 struct ReferenceOutputTests {
-    @Test("every fixture has reference cases")
-    func fixturesArePresent() {
-        #expect(FixtureCase.all.count >= 40)
-        #expect(Fixtures.caseFiles.contains("mlp"))
+    @Test("every fixture's cases file parses and has cases", arguments: Fixtures.caseFiles)
+    func fixtureFilesParse(_ model: String) throws {
+        let document = try Fixtures.document(model)
+        let cases = try #require(document["cases"]?.arrayValue)
+        #expect(!cases.isEmpty)
+        #expect(FixtureCase.all.filter { $0.model == model }.count == cases.count)
+    }
+
+    @Test("the fixture set covers every datatype and the edge-case models")
+    func fixtureCoverage() {
+        for type in DataType.allCases {
+            #expect(Fixtures.caseFiles.contains("identity_\(type.rawValue.lowercased())"), "identity model for \(type.rawValue)")
+        }
+        for model in [
+            "mlp", "strings", "multi_io", "classifier_zipmap", "classifier_zipmap_strlabels", "symbolic_dims", "passthrough", "scalar",
+        ] {
+            #expect(Fixtures.caseFiles.contains(model))
+        }
     }
 
     @Test("fixture case reproduces the reference response", arguments: FixtureCase.all)

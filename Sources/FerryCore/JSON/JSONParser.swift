@@ -51,8 +51,8 @@ public struct JSONParser {
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        case UInt8(ascii: "N"): try expectLiteral("NaN"); return .number("nan")
-        case UInt8(ascii: "I"): try expectLiteral("Infinity"); return .number("inf")
+        case UInt8(ascii: "N"): try expectLiteral("NaN"); return .number("NaN")
+        case UInt8(ascii: "I"): try expectLiteral("Infinity"); return .number("Infinity")
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
         default: throw error("unexpected character '\(Unicode.Scalar(byte))'")
         }
@@ -127,7 +127,7 @@ public struct JSONParser {
             position += 1
             if current == UInt8(ascii: "I") {
                 try expectLiteral("Infinity")
-                return "-inf"
+                return "-Infinity"
             }
         }
         guard let first = current, isDigit(first) else { throw error("expected a digit") }

@@ -51,11 +51,14 @@ extension ModelSignature {
                 "\(what) has datatype \(spec.datatype.rawValue), but the request sends \(tensor.datatype.rawValue)"
             )
         }
-        guard tensor.shape.fits(spec.shape), let elements = tensor.shape.elementCount else {
+        guard tensor.shape.fits(spec.shape) else {
             throw FerryError(
                 .invalidArgument,
                 "\(what) has shape \(spec.shapeDescription), which the request's shape \(tensor.shape) does not fit"
             )
+        }
+        guard let elements = tensor.shape.elementCount else {
+            throw FerryError(.invalidArgument, "\(what): shape \(tensor.shape) has more elements than can be addressed")
         }
         if let size = spec.datatype.elementSize {
             let (expected, overflow) = elements.multipliedReportingOverflow(by: size)

@@ -18,6 +18,24 @@ extension Double: TensorElement { public static var dataType: DataType { .fp64 }
     extension Float16: TensorElement { public static var dataType: DataType { .fp16 } }
 #endif
 
+extension Float {
+    /// Converts with round-to-odd: an inexact result gets its last bit set.
+    /// Rounding that Float again to a type with at least two fewer significand
+    /// bits (Float16, bfloat16) then equals rounding the Double directly.
+    public init(roundingToOdd value: Double) {
+        let nearest = Float(value)
+        guard nearest.isFinite, Double(nearest) != value else {
+            self = nearest
+            return
+        }
+        // Of the two Floats around `value`, take the one toward zero (one step
+        // down in magnitude is bitPattern - 1 in sign-magnitude encoding), then
+        // force its last bit: that is whichever of the two has an odd last bit.
+        let towardZero = abs(Double(nearest)) > abs(value) ? Float(bitPattern: nearest.bitPattern - 1) : nearest
+        self = Float(bitPattern: towardZero.bitPattern | 1)
+    }
+}
+
 /// bfloat16: the upper 16 bits of an IEEE float32.
 public struct BFloat16: TensorElement, Hashable, CustomStringConvertible {
     public static var dataType: DataType { .bf16 }

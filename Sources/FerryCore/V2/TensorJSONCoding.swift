@@ -13,7 +13,9 @@ public enum TensorJSONCoding {
         tensorName: String
     ) throws(FerryError) -> Data {
         var leaves: [JSONValue] = []
-        if let expected = shape.elementCount { leaves.reserveCapacity(expected) }
+        // Reserve from the data actually sent, never from the claimed shape: a
+        // shape of 2^40 elements must be an error, not an allocation.
+        if case .array(let top) = data { leaves.reserveCapacity(min(shape.elementCount ?? 0, top.count * 64)) }
         try flatten(data, into: &leaves, tensorName: tensorName)
         guard let expected = shape.elementCount else {
             throw FerryError(.invalidArgument, "input '\(tensorName)': shape \(shape) is not a valid shape")
@@ -39,21 +41,26 @@ public enum TensorJSONCoding {
         case .int16: return try packInteger(leaves, Int16.self, context)
         case .int32: return try packInteger(leaves, Int32.self, context)
         case .int64: return try packInteger(leaves, Int64.self, context)
+        // FP32 and FP64 are parsed from the text with one correct rounding. The
+        // half types go through the correctly rounded Double, then round to odd
+        // into Float and to nearest-even into the half type: the result differs
+        // from a single rounding only if the text lies within 2^-53 (relative)
+        // of a half-type midpoint.
         case .fp16:
             return try pack(leaves, context) { value, context, index throws(FerryError) -> Float16 in
-                try Float16(context.floatLiteral(value, index))
+                try Float16(Float(roundingToOdd: context.floatLiteral(value, index, Double.self)))
             }
         case .bf16:
             return try pack(leaves, context) { value, context, index throws(FerryError) -> BFloat16 in
-                try BFloat16(Float(context.floatLiteral(value, index)))
+                try BFloat16(Float(roundingToOdd: context.floatLiteral(value, index, Double.self)))
             }
         case .fp32:
             return try pack(leaves, context) { value, context, index throws(FerryError) -> Float in
-                try Float(context.floatLiteral(value, index))
+                try context.floatLiteral(value, index, Float.self)
             }
         case .fp64:
             return try pack(leaves, context) { value, context, index throws(FerryError) -> Double in
-                try context.floatLiteral(value, index)
+                try context.floatLiteral(value, index, Double.self)
             }
         case .bytes:
             var bytes = Data()
@@ -124,8 +131,12 @@ public enum TensorJSONCoding {
             )
         }
 
-        func floatLiteral(_ value: JSONValue, _ index: Int) throws(FerryError) -> Double {
-            guard case .number(let literal) = value, let number = Double(literal) else {
+        func floatLiteral<Number: LosslessStringConvertible>(
+            _ value: JSONValue,
+            _ index: Int,
+            _ type: Number.Type
+        ) throws(FerryError) -> Number {
+            guard case .number(let literal) = value, let number = Number(literal) else {
                 throw invalid(value, index, "a number")
             }
             return number
@@ -163,7 +174,9 @@ public enum TensorJSONCoding {
         try pack(leaves, context) { value, context, index throws(FerryError) -> Element in
             guard case .number(let literal) = value else { throw context.invalid(value, index, "an integer") }
             guard let integer = Element(literal) else {
-                let isIntegral = Int64(literal) != nil || UInt64(literal) != nil
+                // Integral by its spelling, so 2^64 is "out of range", not "not an integer".
+                let digits = literal.hasPrefix("-") ? literal.dropFirst() : Substring(literal)
+                let isIntegral = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
                 throw context.invalid(
                     value,
                     index,

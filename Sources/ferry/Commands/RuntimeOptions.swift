@@ -24,6 +24,12 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Operator execution mode: sequential or parallel.", valueName: "mode"))
     var executionMode: ONNXRuntimeOptions.ExecutionMode = .sequential
 
+    func validate() throws {
+        guard intraOpThreads >= 0, interOpThreads >= 0 else {
+            throw ValidationError("thread counts must be 0 (ONNX Runtime's default) or more")
+        }
+    }
+
     func backend() throws(FerryError) -> ONNXRuntimeBackend {
         let options = ONNXRuntimeOptions(
             intraOpThreads: intraOpThreads,
