@@ -10,18 +10,50 @@ let package = Package(
         .library(name: "FerryONNXRuntime", targets: ["FerryONNXRuntime"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .target(name: "FerryCore"),
         .systemLibrary(name: "CONNXRuntime"),
         .target(name: "FerryONNXRuntime", dependencies: ["FerryCore", "CONNXRuntime"]),
+        .target(
+            name: "FerryServing",
+            dependencies: [
+                "FerryCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(
+            name: "FerryHTTP",
+            dependencies: [
+                "FerryCore",
+                "FerryServing",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "ferry",
             dependencies: [
                 "FerryCore",
                 "FerryONNXRuntime",
+                "FerryServing",
+                "FerryHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .executableTarget(
@@ -32,5 +64,16 @@ let package = Package(
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
         .testTarget(name: "FerryONNXRuntimeTests", dependencies: ["FerryCore", "FerryONNXRuntime"]),
         .testTarget(name: "FerryCLITests", dependencies: ["ferry", "FerryCore"]),
+        .testTarget(
+            name: "FerryServingTests",
+            dependencies: ["FerryCore", "FerryServing", "FerryONNXRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .testTarget(
+            name: "FerryHTTPTests",
+            dependencies: [
+                "FerryCore", "FerryServing", "FerryHTTP", "FerryONNXRuntime",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )

@@ -1,0 +1,40 @@
+import FerryCore
+
+/// One version of a model, loaded and serving: its configuration, its
+/// instances, and its statistics.
+public final class LoadedModelVersion: Sendable {
+    public let name: String
+    public let version: Int64
+    public let configuration: ModelConfiguration
+    public let signature: ModelSignature
+    public let metadata: ModelMetadata
+    /// What the files were when this version loaded; poll mode compares.
+    let fingerprint: VersionFingerprint
+    let executor: ModelExecutor
+    let statistics: StatisticsRecorder
+    let metrics: ModelMetrics
+
+    init(
+        name: String,
+        version: Int64,
+        configuration: ModelConfiguration,
+        sessions: [any ModelSession],
+        fingerprint: VersionFingerprint
+    ) {
+        self.name = name
+        self.version = version
+        self.configuration = configuration
+        self.signature = sessions[0].signature
+        self.metadata = sessions[0].metadata
+        self.fingerprint = fingerprint
+        self.executor = ModelExecutor(name: name, sessions: sessions)
+        self.statistics = StatisticsRecorder(name: name, version: String(version))
+        self.metrics = ModelMetrics(model: name, version: String(version))
+    }
+}
+
+/// The inputs that decide whether a loaded version is still current.
+struct VersionFingerprint: Sendable, Hashable {
+    var modelFile: FileFingerprint?
+    var configText: String?
+}

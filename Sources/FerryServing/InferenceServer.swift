@@ -1,0 +1,219 @@
+import FerryCore
+import Synchronization
+
+/// The one API the HTTP and gRPC frontends call. Every rule — which model and
+/// version answers, whether a request fits it, how it runs, what is counted —
+/// lives here, so both protocols behave the same.
+public final class InferenceServer: Sendable {
+    public static let name = "ferry"
+    public static let version = "0.1.0"
+    /// The protocol extensions Ferry implements, as listed in server metadata.
+    public static let extensions = ["binary_tensor_data", "model_repository", "model_configuration", "statistics"]
+
+    public let manager: ModelManager
+    private let stopping = Atomic<Bool>(false)
+
+    public init(manager: ModelManager) {
+        self.manager = manager
+    }
+
+    // MARK: Health
+
+    public var isLive: Bool { true }
+
+    public func isReady() async -> Bool {
+        guard !stopping.load(ordering: .relaxed) else { return false }
+        return await manager.isReady
+    }
+
+    /// Refuses new inference requests from now on (for a graceful shutdown).
+    public func beginShutdown() { stopping.store(true, ordering: .relaxed) }
+
+    public func isModelReady(_ name: String, version: String? = nil) -> Bool {
+        (try? servingVersion(name, version)) != nil
+    }
+
+    // MARK: Metadata
+
+    public struct ModelDescription: Sendable {
+        public var name: String
+        public var versions: [String]
+        public var platform: String
+        public var inputs: [TensorSpec]
+        public var outputs: [TensorSpec]
+    }
+
+    /// v2 model metadata: shapes as a client sends them (the configured dims,
+    /// with -1 for the batch dimension when the model batches).
+    public func modelMetadata(_ name: String, version: String? = nil) throws(FerryError) -> ModelDescription {
+        let model = try servingVersion(name, version)
+        let versions = manager.table.entry(name)?.versions.keys.sorted().map(String.init) ?? []
+        let config = model.configuration
+        return ModelDescription(
+            name: name,
+            versions: version.map { [$0] } ?? versions,
+            platform: config.platform,
+            inputs: config.inputs.map { Self.clientSpec($0, config: config) },
+            outputs: config.outputs.map { Self.clientSpec($0, config: config) }
+        )
+    }
+
+    public func modelConfiguration(_ name: String, version: String? = nil) throws(FerryError) -> ModelConfiguration {
+        try servingVersion(name, version).configuration
+    }
+
+    // MARK: Inference
+
+    /// Validates the request against the model, runs it, and records statistics.
+    public func infer(_ request: InferenceRequest, model name: String, version: String? = nil) async throws(FerryError) -> InferenceResponse
+    {
+        guard !stopping.load(ordering: .relaxed) else {
+            throw FerryError(.unavailable, "the server is shutting down")
+        }
+        let started = ContinuousClock.now
+        let model = try servingVersion(name, version)
+        let config = model.configuration
+        do throws(FerryError) {
+            let clientSignature = ModelSignature(
+                inputs: config.inputs.map { Self.clientSpec($0, config: config) },
+                outputs: config.outputs.map { Self.clientSpec($0, config: config) }
+            )
+            let outputNames = try clientSignature.validate(request, modelName: name)
+            let batchSize = try Self.batchSize(of: request, config: config, model: name)
+            let inputs = Self.modelInputs(request.inputs, config: config, batchSize: batchSize)
+            let (outputs, timing) = try await model.executor.execute(inputs, outputs: outputNames)
+            let total = ContinuousClock.now - started
+            model.statistics.recordSuccess(batchSize: batchSize, total: total, queue: timing.queue, compute: timing.compute)
+            model.metrics.recordSuccess(batchSize: batchSize, total: total, queue: timing.queue, compute: timing.compute)
+            return InferenceResponse(
+                modelName: name,
+                modelVersion: String(model.version),
+                id: request.id,
+                outputs: Self.clientOutputs(outputs, config: config, batchSize: batchSize)
+            )
+        } catch {
+            let total = ContinuousClock.now - started
+            model.statistics.recordFailure(total: total)
+            model.metrics.recordFailure(total: total)
+            throw error
+        }
+    }
+
+    // MARK: Statistics and repository
+
+    /// Statistics of every serving version, of one model, or of one version.
+    public func statistics(model name: String? = nil, version: String? = nil) throws(FerryError) -> [ModelStatistics] {
+        guard let name, !name.isEmpty else {
+            return manager.table.all.keys.sorted().flatMap { name in
+                (manager.table.entry(name)?.versions ?? [:]).sorted { $0.key < $1.key }.map { $0.value.statistics.snapshot }
+            }
+        }
+        if let version, !version.isEmpty { return [try servingVersion(name, version).statistics.snapshot] }
+        guard let entry = manager.table.entry(name), !entry.versions.isEmpty else {
+            _ = try servingVersion(name, nil)
+            return []
+        }
+        return entry.versions.sorted { $0.key < $1.key }.map { $0.value.statistics.snapshot }
+    }
+
+    public func repositoryIndex(readyOnly: Bool = false) async -> [ModelIndexEntry] {
+        await manager.index(readyOnly: readyOnly)
+    }
+
+    public func loadModel(_ name: String) async throws(FerryError) {
+        try checkModelControl()
+        try await manager.load(name)
+    }
+
+    public func unloadModel(_ name: String) async throws(FerryError) {
+        try checkModelControl()
+        try await manager.unload(name)
+    }
+
+    private func checkModelControl() throws(FerryError) {
+        guard manager.controlMode == .explicit else {
+            throw FerryError(
+                .unavailable,
+                "explicit model load and unload are not allowed in model control mode '\(manager.controlMode.rawValue)' (start ferry serve with --model-control-mode explicit)"
+            )
+        }
+    }
+
+    // MARK: Routing
+
+    /// The version that answers: the one asked for, or the newest serving.
+    func servingVersion(_ name: String, _ version: String?) throws(FerryError) -> LoadedModelVersion {
+        guard let entry = manager.table.entry(name) else {
+            if manager.repository.modelNames().contains(name) {
+                throw FerryError(.unavailable, "model '\(name)' is not loaded")
+            }
+            throw FerryError(.notFound, "unknown model '\(name)'")
+        }
+        guard entry.state == .ready, !entry.versions.isEmpty else {
+            let reason = entry.reason.isEmpty ? "" : ": \(entry.reason)"
+            throw FerryError(.unavailable, "model '\(name)' is not ready (\(entry.state.rawValue)\(reason))")
+        }
+        guard let version, !version.isEmpty else {
+            return entry.versions[entry.versions.keys.max()!]!
+        }
+        guard let number = Int64(version) else {
+            throw FerryError(.invalidArgument, "model version '\(version)' is not a number")
+        }
+        guard let model = entry.versions[number] else {
+            let serving = entry.versions.keys.sorted().map(String.init).joined(separator: ", ")
+            throw FerryError(.notFound, "model '\(name)' has no version \(version) ready (serving: \(serving))")
+        }
+        return model
+    }
+
+    // MARK: Shapes as clients see them
+
+    /// A configured tensor as clients send or receive it: the configured dims,
+    /// after a -1 batch dimension when the model batches.
+    static func clientSpec(_ tensor: ModelConfiguration.Tensor, config: ModelConfiguration) -> TensorSpec {
+        let dims = config.maxBatchSize > 0 ? [-1] + tensor.dims : tensor.dims
+        return TensorSpec(name: tensor.name, datatype: tensor.datatype, shape: TensorShape(dims))
+    }
+
+    static func batchSize(of request: InferenceRequest, config: ModelConfiguration, model: String) throws(FerryError) -> Int {
+        guard config.maxBatchSize > 0 else { return 1 }
+        let sizes = Set(request.inputs.compactMap { $0.shape.dimensions.first })
+        guard sizes.count <= 1 else {
+            throw FerryError(
+                .invalidArgument,
+                "inputs of a request to model '\(model)' must share the batch size (first dimension); got \(sizes.sorted())")
+        }
+        let size = sizes.first ?? 1
+        guard size >= 1, size <= config.maxBatchSize else {
+            throw FerryError(
+                .invalidArgument,
+                "the request's batch size (first dimension) is \(size), but model '\(model)' takes 1 to \(config.maxBatchSize) (max_batch_size)"
+            )
+        }
+        return size
+    }
+
+    /// Applies the configured `reshape`: the model sees that shape instead of `dims`.
+    static func modelInputs(_ inputs: [Tensor], config: ModelConfiguration, batchSize: Int) -> [Tensor] {
+        guard config.inputs.contains(where: { $0.reshape != nil }) else { return inputs }
+        return inputs.map { tensor in
+            guard let reshape = config.inputs.first(where: { $0.name == tensor.name })?.reshape else { return tensor }
+            var reshaped = tensor
+            reshaped.shape = TensorShape(config.maxBatchSize > 0 ? [batchSize] + reshape : reshape)
+            return reshaped
+        }
+    }
+
+    /// Gives outputs with a configured `reshape` the configured dims back.
+    static func clientOutputs(_ outputs: [Tensor], config: ModelConfiguration, batchSize: Int) -> [Tensor] {
+        guard config.outputs.contains(where: { $0.reshape != nil }) else { return outputs }
+        return outputs.map { tensor in
+            guard let output = config.outputs.first(where: { $0.name == tensor.name }), output.reshape != nil,
+                !output.dims.contains(-1)
+            else { return tensor }
+            var reshaped = tensor
+            reshaped.shape = TensorShape(config.maxBatchSize > 0 ? [batchSize] + output.dims : output.dims)
+            return reshaped
+        }
+    }
+}

@@ -1,0 +1,229 @@
+import FerryCore
+import Foundation
+import Logging
+
+/// Loads, reloads and unloads the models of a repository, and keeps the
+/// table of what serves. Control operations are serialized by the actor;
+/// requests never wait for them (they read `ServingTable`).
+public actor ModelManager {
+    /// Triton's `--model-control-mode`.
+    public enum ControlMode: String, Sendable, CaseIterable {
+        /// Load every model at start; the repository API cannot change them.
+        case none
+        /// Load only what `--load-model` names at start; load and unload through the API.
+        case explicit
+        /// Load every model at start, then follow the repository's changes.
+        case poll
+    }
+
+    public nonisolated let repository: ModelRepository
+    public nonisolated let controlMode: ControlMode
+    nonisolated let table = ServingTable()
+    private let backend: any Backend
+    private let logger: Logger
+    private let defaultInstanceCount: Int
+    /// Fingerprints of a failed load, so polling does not retry unchanged files.
+    private var failedAttempts: [String: [Int64: VersionFingerprint]] = [:]
+    private var initialLoadDone = false
+
+    public init(
+        repository: ModelRepository,
+        backend: any Backend,
+        controlMode: ControlMode = .none,
+        defaultInstanceCount: Int = 1,
+        logger: Logger = Logger(label: "ferry.models")
+    ) {
+        self.repository = repository
+        self.backend = backend
+        self.controlMode = controlMode
+        self.defaultInstanceCount = max(1, defaultInstanceCount)
+        self.logger = logger
+    }
+
+    /// Loads the models to serve at start: all of them, or in explicit mode
+    /// those named (`*` for all). A model that fails stays UNAVAILABLE with
+    /// its reason; the others serve.
+    public func loadInitialModels(explicitlyNamed names: [String] = []) async {
+        let all = repository.modelNames()
+        let selected: [String]
+        if controlMode == .explicit {
+            selected = names.contains("*") ? all : names
+        } else {
+            selected = all
+        }
+        for name in selected {
+            do throws(FerryError) {
+                try await load(name)
+            } catch {
+                logger.error("model failed to load", metadata: ["model": "\(name)", "reason": "\(error.message)"])
+            }
+        }
+        initialLoadDone = true
+    }
+
+    /// Ready when the initial load is done and every model that was asked for
+    /// serves (Triton's strict readiness).
+    public var isReady: Bool {
+        initialLoadDone && table.all.values.allSatisfy { $0.state == .ready || $0.reason == Self.unloadedReason }
+    }
+
+    static let unloadedReason = "unloaded"
+
+    /// Loads a model, or reloads it if its files changed. New versions are
+    /// fully loaded before they replace the old ones; requests already running
+    /// on an old version finish on it.
+    public func load(_ name: String) async throws(FerryError) {
+        let entry = try repository.entry(named: name)
+        let previous = table.entry(name)
+        let serving = previous?.versions ?? [:]
+        if serving.isEmpty { table.setState(name, .loading) }
+        do throws(FerryError) {
+            let configuration =
+                try entry.configText.map { text throws(FerryError) in
+                    try ModelConfiguration(pbtxt: text, modelName: name)
+                } ?? ModelConfiguration(name: name)
+            let available = entry.versionDirectories.keys.filter { version in
+                entry.modelFile(version: version, defaultFilename: configuration.defaultModelFilename)
+                    .map { FileManager.default.fileExists(atPath: $0) } ?? false
+            }
+            let selected = configuration.versionPolicy.select(from: Array(available))
+            guard !selected.isEmpty else {
+                throw FerryError(
+                    .failedPrecondition,
+                    "model '\(name)' has no version directory holding \(configuration.defaultModelFilename) that its version policy selects"
+                )
+            }
+            var fingerprints: [Int64: VersionFingerprint] = [:]
+            for version in selected {
+                let file = entry.modelFile(version: version, defaultFilename: configuration.defaultModelFilename)!
+                fingerprints[version] = VersionFingerprint(modelFile: FileFingerprint(path: file), configText: entry.configText)
+            }
+            if Set(serving.keys) == Set(selected), serving.allSatisfy({ fingerprints[$0.key] == $0.value.fingerprint }),
+                previous?.state == .ready
+            {
+                return  // nothing changed
+            }
+            if serving.isEmpty, failedAttempts[name] == fingerprints, controlMode == .poll, initialLoadDone {
+                throw FerryError(.failedPrecondition, previous?.reason ?? "model '\(name)' failed to load")
+            }
+
+            var loaded: [Int64: LoadedModelVersion] = [:]
+            var failures: [String] = []
+            for version in selected {
+                if let current = serving[version], current.fingerprint == fingerprints[version] {
+                    loaded[version] = current
+                    continue
+                }
+                let file = entry.modelFile(version: version, defaultFilename: configuration.defaultModelFilename)!
+                do throws(FerryError) {
+                    loaded[version] = try await loadVersion(
+                        name: name, version: version, file: file, configuration: configuration, fingerprint: fingerprints[version]!
+                    )
+                } catch {
+                    failures.append(error.message)
+                }
+            }
+            guard !loaded.isEmpty else {
+                failedAttempts[name] = fingerprints
+                throw FerryError(.failedPrecondition, failures.joined(separator: "; "))
+            }
+            failedAttempts[name] = nil
+            table.publish(name, ServingTable.Entry(state: .ready, reason: failures.joined(separator: "; "), versions: loaded))
+            for (version, model) in loaded where serving[version] !== model {
+                ModelStateMetric.set(model: name, version: String(version), ready: true)
+                logger.info(
+                    "model version ready",
+                    metadata: ["model": "\(name)", "version": "\(version)", "instances": "\(model.executor.instanceCount)"]
+                )
+            }
+            retire(serving.values.filter { old in !loaded.values.contains { $0 === old } })
+        } catch {
+            if serving.isEmpty {
+                table.setState(name, .unavailable, reason: error.message)
+            } else {
+                logger.error(
+                    "model reload failed; the loaded versions keep serving", metadata: ["model": "\(name)", "reason": "\(error.message)"])
+            }
+            throw error
+        }
+    }
+
+    /// Unloads a model: new requests are refused at once, running ones finish.
+    public func unload(_ name: String) async throws(FerryError) {
+        guard let entry = table.entry(name) else {
+            _ = try repository.entry(named: name)  // unknown in the repository: say so
+            return
+        }
+        table.publish(name, ServingTable.Entry(state: .unloading, reason: "", versions: [:]))
+        for model in entry.versions.values { await model.executor.drain() }
+        for version in entry.versions.keys { ModelStateMetric.set(model: name, version: String(version), ready: false) }
+        table.publish(name, ServingTable.Entry(state: .unavailable, reason: Self.unloadedReason, versions: [:]))
+        logger.info("model unloaded", metadata: ["model": "\(name)"])
+    }
+
+    /// One pass of poll mode: load new models, reload changed ones, unload removed ones.
+    public func poll() async {
+        let present = Set(repository.modelNames())
+        for name in present.sorted() {
+            do throws(FerryError) {
+                try await load(name)
+            } catch {
+                logger.debug("poll: model not loaded", metadata: ["model": "\(name)", "reason": "\(error.message)"])
+            }
+        }
+        for name in table.all.keys where !present.contains(name) && table.entry(name)?.reason != Self.unloadedReason {
+            try? await unload(name)
+        }
+    }
+
+    /// The repository's models, with the state of each loaded version.
+    public func index(readyOnly: Bool = false) -> [ModelIndexEntry] {
+        var entries: [ModelIndexEntry] = []
+        let served = table.all
+        for name in Set(repository.modelNames()).union(served.keys).sorted() {
+            guard let entry = served[name] else {
+                if !readyOnly { entries.append(ModelIndexEntry(name: name, version: nil, state: nil)) }
+                continue
+            }
+            if entry.versions.isEmpty {
+                if !readyOnly { entries.append(ModelIndexEntry(name: name, version: nil, state: entry.state, reason: entry.reason)) }
+                continue
+            }
+            for version in entry.versions.keys.sorted() {
+                entries.append(ModelIndexEntry(name: name, version: String(version), state: entry.state, reason: entry.reason))
+            }
+        }
+        return entries
+    }
+
+    /// Stops every model: refuses new requests and waits for running ones.
+    public func unloadAll() async {
+        for name in table.all.keys.sorted() { try? await unload(name) }
+    }
+
+    private func loadVersion(
+        name: String,
+        version: Int64,
+        file: String,
+        configuration: ModelConfiguration,
+        fingerprint: VersionFingerprint
+    ) async throws(FerryError) -> LoadedModelVersion {
+        let backend = backend
+        let instances = configuration.instanceCount ?? defaultInstanceCount
+        logger.info("loading model", metadata: ["model": "\(name)", "version": "\(version)", "file": "\(file)"])
+        return try await BlockingWork.run("ferry load \(name)") { () throws(FerryError) -> LoadedModelVersion in
+            let sessions = try (0..<instances).map { _ throws(FerryError) in try backend.loadModel(atPath: file, name: name) }
+            let completed = try configuration.completed(with: sessions[0].signature)
+            return LoadedModelVersion(name: name, version: version, configuration: completed, sessions: sessions, fingerprint: fingerprint)
+        }
+    }
+
+    /// Old versions stop taking requests (they are no longer in the table) and
+    /// are released once their running requests finish.
+    private func retire(_ versions: [LoadedModelVersion]) {
+        for model in versions {
+            ModelStateMetric.set(model: model.name, version: String(model.version), ready: false)
+            Task { await model.executor.drain() }
+        }
+    }
+}

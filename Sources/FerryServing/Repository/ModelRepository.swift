@@ -1,0 +1,112 @@
+import FerryCore
+import Foundation
+
+/// A model repository on disk, in Triton's layout:
+///
+///     REPOSITORY/NAME/config.pbtxt          (optional)
+///     REPOSITORY/NAME/VERSION/model.onnx    (VERSION a positive integer)
+///
+/// or a single `.onnx` file, served as a repository of one model named after
+/// the file, version 1.
+public struct ModelRepository: Sendable {
+    public enum Layout: Sendable, Hashable {
+        case directory(String)
+        case singleFile(String)
+    }
+
+    public let layout: Layout
+
+    public init(path: String) throws(FerryError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw FerryError(.notFound, "model repository \(path) does not exist")
+        }
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        if isDirectory.boolValue {
+            layout = .directory(absolute)
+        } else if absolute.hasSuffix(".onnx") {
+            layout = .singleFile(absolute)
+        } else {
+            throw FerryError(.invalidArgument, "\(path) is neither a model repository directory nor an .onnx file")
+        }
+    }
+
+    /// The names of the models in the repository, sorted.
+    public func modelNames() -> [String] {
+        switch layout {
+        case .singleFile(let file):
+            return [Self.modelName(forFile: file)]
+        case .directory(let root):
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+            return entries.filter { name in
+                var isDirectory: ObjCBool = false
+                return !name.hasPrefix(".")
+                    && FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &isDirectory)
+                    && isDirectory.boolValue
+            }.sorted()
+        }
+    }
+
+    /// Reads what the repository holds for one model: its config text and version files.
+    public func entry(named name: String) throws(FerryError) -> RepositoryEntry {
+        switch layout {
+        case .singleFile(let file):
+            guard name == Self.modelName(forFile: file) else { throw Self.unknown(name) }
+            return RepositoryEntry(name: name, directory: nil, configText: nil, versionDirectories: [1: file])
+        case .directory(let root):
+            let directory = root + "/" + name
+            var isDirectory: ObjCBool = false
+            guard !name.isEmpty, !name.contains("/"), name != "..", name != ".",
+                FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
+            else { throw Self.unknown(name) }
+            let configPath = directory + "/config.pbtxt"
+            let configText = FileManager.default.contents(atPath: configPath).map { String(decoding: $0, as: UTF8.self) }
+            var versions: [Int64: String] = [:]
+            for child in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                guard let version = Int64(child), version > 0 else { continue }
+                versions[version] = directory + "/" + child
+            }
+            return RepositoryEntry(name: name, directory: directory, configText: configText, versionDirectories: versions)
+        }
+    }
+
+    static func modelName(forFile file: String) -> String {
+        URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+    }
+
+    private static func unknown(_ name: String) -> FerryError {
+        FerryError(.notFound, "model '\(name)' is not in the model repository")
+    }
+}
+
+/// One model's files in the repository.
+public struct RepositoryEntry: Sendable, Hashable {
+    public var name: String
+    public var directory: String?
+    public var configText: String?
+    /// Version number → the version's directory (or, for a single-file
+    /// repository, the model file itself).
+    public var versionDirectories: [Int64: String]
+
+    /// The model file of a version: `VERSION/<default_model_filename>`.
+    public func modelFile(version: Int64, defaultFilename: String) -> String? {
+        guard let location = versionDirectories[version] else { return nil }
+        if directory == nil { return location }
+        return location + "/" + defaultFilename
+    }
+}
+
+/// What identifies a file's contents cheaply: size and modification time.
+/// Poll mode reloads a version when its fingerprint changes.
+public struct FileFingerprint: Sendable, Hashable {
+    public var size: UInt64
+    public var modified: Date
+
+    public init?(path: String) {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let size = attributes[.size] as? NSNumber, let modified = attributes[.modificationDate] as? Date
+        else { return nil }
+        self.size = size.uint64Value
+        self.modified = modified
+    }
+}

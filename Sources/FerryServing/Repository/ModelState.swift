@@ -1,0 +1,23 @@
+/// The life of a model (or model version) in the server, as Triton reports it.
+public enum ModelState: String, Sendable, Hashable {
+    case ready = "READY"
+    case unavailable = "UNAVAILABLE"
+    case loading = "LOADING"
+    case unloading = "UNLOADING"
+}
+
+/// A line of the repository index: a model, or one version of it, with its state.
+public struct ModelIndexEntry: Sendable, Hashable {
+    public var name: String
+    public var version: String?
+    /// `nil` for a model in the repository that was never loaded.
+    public var state: ModelState?
+    public var reason: String
+
+    public init(name: String, version: String?, state: ModelState?, reason: String = "") {
+        self.name = name
+        self.version = version
+        self.state = state
+        self.reason = reason
+    }
+}
