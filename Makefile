@@ -1,5 +1,5 @@
-# Ferry's two entry points are `make test` and `make bench` (and `make serve`
-# once the server lands). Every target installs what it is missing first.
+# Ferry's entry points are `make serve`, `make test` and `make bench`. Every
+# target installs what it is missing first.
 #
 # One build configuration (release) serves everything: the unit tests, the
 # CLI tests that run the built `ferry`, and the benchmarks. ONNX Runtime
@@ -11,11 +11,12 @@ CONFIG := release
 BIN_DIR = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 FIXTURES := Tests/Fixtures/models
 
-.PHONY: all deps fixtures build test bench python-env clean help
+.PHONY: all deps fixtures build test serve bench python-env conformance-env clean help
 
 all: build
 
 help:
+	@echo "make serve   build (release) and serve examples/models (HTTP 8000, gRPC 8001, metrics 8002)"
 	@echo "make test    install what is missing, build (release) and run every test"
 	@echo "make bench   in-process latency: Ferry's Swift path vs Python onnxruntime"
 	@echo "make build   release build of ferry and the tests"
@@ -27,6 +28,11 @@ deps:
 python-env:
 	@scripts/python-env --quiet
 
+# tritonclient + perf_analyzer for the conformance suite (tests/conformance).
+conformance-env:
+	@scripts/conformance-env >/dev/null
+	@scripts/perf-analyzer-env >/dev/null
+
 # The committed fixtures are regenerated only when the generator changed:
 # GENERATED_BY.sha256 records the hash of the script that wrote them. File
 # times are useless for this in a fresh clone.
@@ -36,11 +42,20 @@ fixtures:
 		scripts/python-env --quiet && .deps/venv/bin/python scripts/make-test-models.py; \
 	fi
 
+# Building the test product (not a bare --build-tests) keeps SwiftPM from
+# compiling executables of dependencies nobody runs, such as swift-protobuf's
+# protoc (C++, minutes on 2 cores).
 build: deps
-	$(SWIFT) build -c $(CONFIG) --build-tests
+	$(SWIFT) build -c $(CONFIG) --product FerryPackageTests
+	$(SWIFT) build -c $(CONFIG) --product ferry
 
-test: deps fixtures build
+test: deps fixtures build conformance-env
 	$(SWIFT) test -c $(CONFIG) --skip-build --disable-xctest
+	FERRY_BIN=$(BIN_DIR)/ferry .deps/venv-conformance/bin/python -m pytest tests/conformance -q -p no:cacheprovider
+
+serve: deps
+	$(SWIFT) build -c $(CONFIG) --product ferry
+	$(BIN_DIR)/ferry serve examples/models
 
 bench: deps python-env
 	$(SWIFT) build -c $(CONFIG) --product InProcessBenchmark

@@ -33,6 +33,12 @@ public final class InferenceServer: Sendable {
         (try? servingVersion(name, version)) != nil
     }
 
+    /// Whether the repository or the server knows the model at all (an
+    /// unknown model's readiness is "not found", not merely "not ready").
+    public func knowsModel(_ name: String) -> Bool {
+        manager.table.entry(name) != nil || manager.repository.modelNames().contains(name)
+    }
+
     // MARK: Metadata
 
     public struct ModelDescription: Sendable {
@@ -51,7 +57,7 @@ public final class InferenceServer: Sendable {
         let config = model.configuration
         return ModelDescription(
             name: name,
-            versions: version.map { [$0] } ?? versions,
+            versions: version.flatMap { $0.isEmpty ? nil : [$0] } ?? versions,
             platform: config.platform,
             inputs: config.inputs.map { Self.clientSpec($0, config: config) },
             outputs: config.outputs.map { Self.clientSpec($0, config: config) }
@@ -183,11 +189,12 @@ public final class InferenceServer: Sendable {
                 .invalidArgument,
                 "inputs of a request to model '\(model)' must share the batch size (first dimension); got \(sizes.sorted())")
         }
+        // An empty batch (0 rows) is valid: it runs and returns empty outputs.
         let size = sizes.first ?? 1
-        guard size >= 1, size <= config.maxBatchSize else {
+        guard size <= config.maxBatchSize else {
             throw FerryError(
                 .invalidArgument,
-                "the request's batch size (first dimension) is \(size), but model '\(model)' takes 1 to \(config.maxBatchSize) (max_batch_size)"
+                "the request's batch size (first dimension) is \(size), but model '\(model)' takes at most \(config.maxBatchSize) (max_batch_size)"
             )
         }
         return size

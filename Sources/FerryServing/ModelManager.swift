@@ -22,6 +22,7 @@ public actor ModelManager {
     private let backend: any Backend
     private let logger: Logger
     private let defaultInstanceCount: Int
+    private let defaultMaxBatchSize: Int
     /// Fingerprints of a failed load, so polling does not retry unchanged files.
     private var failedAttempts: [String: [Int64: VersionFingerprint]] = [:]
     private var initialLoadDone = false
@@ -31,8 +32,10 @@ public actor ModelManager {
         backend: any Backend,
         controlMode: ControlMode = .none,
         defaultInstanceCount: Int = 1,
+        defaultMaxBatchSize: Int = ModelConfiguration.defaultMaxBatchSize,
         logger: Logger = Logger(label: "ferry.models")
     ) {
+        self.defaultMaxBatchSize = defaultMaxBatchSize
         self.repository = repository
         self.backend = backend
         self.controlMode = controlMode
@@ -209,11 +212,12 @@ public actor ModelManager {
         fingerprint: VersionFingerprint
     ) async throws(FerryError) -> LoadedModelVersion {
         let backend = backend
+        let defaultMaxBatchSize = defaultMaxBatchSize
         let instances = configuration.instanceCount ?? defaultInstanceCount
         logger.info("loading model", metadata: ["model": "\(name)", "version": "\(version)", "file": "\(file)"])
         return try await BlockingWork.run("ferry load \(name)") { () throws(FerryError) -> LoadedModelVersion in
             let sessions = try (0..<instances).map { _ throws(FerryError) in try backend.loadModel(atPath: file, name: name) }
-            let completed = try configuration.completed(with: sessions[0].signature)
+            let completed = try configuration.completed(with: sessions[0].signature, defaultMaxBatchSize: defaultMaxBatchSize)
             return LoadedModelVersion(name: name, version: version, configuration: completed, sessions: sessions, fingerprint: fingerprint)
         }
     }

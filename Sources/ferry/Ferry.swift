@@ -1,11 +1,11 @@
 import ArgumentParser
 
 @main
-struct Ferry: ParsableCommand {
+struct Ferry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferry",
         abstract: "Serve, package and deploy ONNX models.",
         version: "0.1.0",
-        subcommands: [InspectCommand.self, InferCommand.self]
+        subcommands: [ServeCommand.self, InspectCommand.self, InferCommand.self]
     )
 }

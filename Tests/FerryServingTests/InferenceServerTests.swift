@@ -59,7 +59,7 @@ struct InferenceServerTests {
         try repository.add("mlp")
         let server = try await repository.server()
         let tooBig = try await #require(throws: FerryError.self) { try await server.infer(mlpRequest(batch: 5), model: "mlp") }
-        #expect(tooBig.message == "the request's batch size (first dimension) is 5, but model 'mlp' takes 1 to 4 (max_batch_size)")
+        #expect(tooBig.message == "the request's batch size (first dimension) is 5, but model 'mlp' takes at most 4 (max_batch_size)")
         let wrong = InferenceRequest(inputs: [Tensor(name: "input", shape: [1, 63], values: [Float](repeating: 0, count: 63))])
         let shape = try await #require(throws: FerryError.self) { try await server.infer(wrong, model: "mlp") }
         #expect(shape.code == .invalidArgument)

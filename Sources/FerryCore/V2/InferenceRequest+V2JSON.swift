@@ -7,7 +7,11 @@ extension InferenceRequest {
         try self.init(v2JSON: JSONParser.parse(body))
     }
 
-    public init(v2JSON document: JSONValue) throws(FerryError) {
+    /// Decodes a request whose JSON header may be followed by binary tensor data
+    /// (Triton's binary tensor extension): an input with parameter
+    /// `binary_data_size` takes that many bytes of `binary`, in input order,
+    /// without copying them.
+    public init(v2JSON document: JSONValue, binary: Data = Data()) throws(FerryError) {
         guard case .object = document else {
             throw FerryError(.invalidArgument, "the request body must be a JSON object, not \(document.kindDescription)")
         }
@@ -19,8 +23,15 @@ extension InferenceRequest {
         }
         var inputs: [Tensor] = []
         inputs.reserveCapacity(inputObjects.count)
+        var offset = binary.startIndex
         for (index, object) in inputObjects.enumerated() {
-            inputs.append(try Self.decodeInput(object, index: index))
+            inputs.append(try Self.decodeInput(object, index: index, binary: binary, offset: &offset))
+        }
+        guard offset == binary.endIndex else {
+            throw FerryError(
+                .invalidArgument,
+                "the request carries \(binary.endIndex - offset) bytes of binary data beyond what its inputs' binary_data_size declare"
+            )
         }
         var outputs: [RequestedOutput] = []
         if let outputsValue = document["outputs"] {
@@ -49,7 +60,7 @@ extension InferenceRequest {
         )
     }
 
-    private static func decodeInput(_ object: JSONValue, index: Int) throws(FerryError) -> Tensor {
+    private static func decodeInput(_ object: JSONValue, index: Int, binary: Data, offset: inout Data.Index) throws(FerryError) -> Tensor {
         guard case .object = object else {
             throw FerryError(.invalidArgument, "input \(index) must be an object, not \(object.kindDescription)")
         }
@@ -66,8 +77,26 @@ extension InferenceRequest {
             throw FerryError(.invalidArgument, "input '\(name)': \(error.message)")
         }
         let shape = try decodeShape(object["shape"], inputName: name)
+        let parameters = try decodeParameters(object["parameters"], owner: "input '\(name)'")
+        if let size = parameters["binary_data_size"] {
+            guard let byteCount = size.intValue, byteCount >= 0 else {
+                throw FerryError(.invalidArgument, "input '\(name)': binary_data_size must be a non-negative integer")
+            }
+            guard object["data"] == nil else {
+                throw FerryError(.invalidArgument, "input '\(name)' has both 'data' and binary_data_size")
+            }
+            guard binary.endIndex - offset >= byteCount else {
+                throw FerryError(
+                    .invalidArgument,
+                    "input '\(name)' declares binary_data_size \(byteCount), but only \(binary.endIndex - offset) bytes of binary data remain"
+                )
+            }
+            let bytes = binary[offset..<offset + Int(byteCount)]
+            offset += Int(byteCount)
+            return Tensor(name: name, datatype: datatype, shape: shape, data: bytes)
+        }
         guard let data = object["data"] else {
-            throw FerryError(.invalidArgument, "input '\(name)' has no 'data'")
+            throw FerryError(.invalidArgument, "input '\(name)' has no 'data' (and no binary_data_size)")
         }
         let bytes = try TensorJSONCoding.decode(data, datatype: datatype, shape: shape, tensorName: name)
         return Tensor(name: name, datatype: datatype, shape: shape, data: bytes)

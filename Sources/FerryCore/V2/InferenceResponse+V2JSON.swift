@@ -9,7 +9,16 @@ extension InferenceResponse {
         return writer.data
     }
 
-    public func write(to writer: inout JSONWriter) throws(FerryError) {
+    /// Encodes the response for the binary tensor extension: outputs named in
+    /// `binaryOutputs` carry `binary_data_size` instead of `data`, and their
+    /// bytes follow the JSON header in output order.
+    public func v2Body(binaryOutputs: Set<String>) throws(FerryError) -> (header: Data, binary: [Data]) {
+        var writer = JSONWriter(reservingCapacity: 256)
+        try write(to: &writer, binaryOutputs: binaryOutputs)
+        return (writer.data, outputs.filter { binaryOutputs.contains($0.name) }.map { $0.data })
+    }
+
+    public func write(to writer: inout JSONWriter, binaryOutputs: Set<String> = []) throws(FerryError) {
         var failure: FerryError?
         writer.object { object in
             object.member("model_name") { $0.string(modelName) }
@@ -22,6 +31,10 @@ extension InferenceResponse {
                         tensor.member("name") { $0.string(output.name) }
                         tensor.member("datatype") { $0.string(output.datatype.rawValue) }
                         tensor.member("shape") { $0.list(output.shape.dimensions) { $0.integer($1) } }
+                        if binaryOutputs.contains(output.name) {
+                            tensor.member("parameters") { $0.parameters(["binary_data_size": .int(Int64(output.data.count))]) }
+                            return
+                        }
                         tensor.member("data") { writer in
                             do throws(FerryError) {
                                 try TensorJSONCoding.write(output, to: &writer)

@@ -100,13 +100,17 @@ public struct ModelConfiguration: Sendable, Hashable {
 
 extension ModelConfiguration {
     /// Triton's default `max_batch_size` for a model whose every input and
-    /// output has a dynamic first dimension (`--backend-config default-max-batch-size`).
+    /// output has a dynamic first dimension (`--backend-config default-max-batch-size`;
+    /// `ferry serve --default-max-batch-size`).
     public static let defaultMaxBatchSize = 4
 
     /// Completes a configuration from the model's own signature, as Triton's
     /// auto-complete does: fills in missing inputs, outputs and `max_batch_size`,
     /// and rejects anything that contradicts the model, naming the field.
-    public func completed(with signature: ModelSignature) throws(FerryError) -> ModelConfiguration {
+    public func completed(
+        with signature: ModelSignature,
+        defaultMaxBatchSize: Int = Self.defaultMaxBatchSize
+    ) throws(FerryError) -> ModelConfiguration {
         var config = self
         let tensors = signature.inputs + signature.outputs
         let batchable = !tensors.isEmpty && tensors.allSatisfy { $0.shape.rank >= 1 && $0.shape.dimensions[0] == -1 }
@@ -114,8 +118,8 @@ extension ModelConfiguration {
             throw FerryError(
                 .failedPrecondition, "model '\(name)': config field max_batch_size is \(config.maxBatchSize); it must be 0 or more")
         }
-        if config.inputs.isEmpty && config.outputs.isEmpty && config.maxBatchSize == 0 && batchable {
-            config.maxBatchSize = Self.defaultMaxBatchSize
+        if config.inputs.isEmpty && config.outputs.isEmpty && config.maxBatchSize == 0 && batchable && defaultMaxBatchSize > 0 {
+            config.maxBatchSize = defaultMaxBatchSize
             if config.dynamicBatching == nil { config.dynamicBatching = DynamicBatching() }
         }
         if config.maxBatchSize > 0 && !batchable {

@@ -13,6 +13,16 @@ func reportingFailures(_ body: () throws -> Void) throws {
     }
 }
 
+/// The async form, for commands that serve.
+func reportingFailures(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as FerryError {
+        FileHandle.standardError.write(Data("ferry: \(error.message)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
 func writeStandardOutput(_ data: Data) {
     FileHandle.standardOutput.write(data)
     FileHandle.standardOutput.write(Data("\n".utf8))

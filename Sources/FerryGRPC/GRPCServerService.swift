@@ -1,0 +1,59 @@
+import FerryServing
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+
+/// The gRPC endpoint (port 8001) as a swift-service-lifecycle service: on
+/// graceful shutdown it stops accepting RPCs and lets running ones finish.
+public struct GRPCServerService: Service {
+    let server: InferenceServer
+    let host: String
+    let port: Int
+    let maxRequestBytes: Int
+    let logger: Logger
+    let onListening: @Sendable (Int) -> Void
+
+    public init(
+        server: InferenceServer,
+        host: String,
+        port: Int,
+        maxRequestBytes: Int,
+        logger: Logger,
+        onListening: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
+        self.server = server
+        self.host = host
+        self.port = port
+        self.maxRequestBytes = maxRequestBytes
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let address: SocketAddress =
+            host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
+        let transport = HTTP2ServerTransport.Posix(
+            address: address,
+            transportSecurity: .plaintext,
+            // gRPC's default limit is 4 MiB; Ferry's is --max-request-bytes, checked by the
+            // service (see GRPCInferenceService.checkSize). The transport only stops
+            // messages far beyond it.
+            config: .defaults { $0.rpc.maxRequestPayloadSize = maxRequestBytes * 2 + (1 << 20) }
+        )
+        let grpc = GRPCServer(
+            transport: transport,
+            services: [GRPCInferenceService(server: server, maxRequestBytes: maxRequestBytes)]
+        )
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await grpc.serve() }
+                if let bound = try await grpc.listeningAddress {
+                    onListening(bound.ipv4?.port ?? bound.ipv6?.port ?? port)
+                }
+            }
+        } onGracefulShutdown: {
+            grpc.beginGracefulShutdown()
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import FerryServing
+import Hummingbird
+import Logging
+
+/// Where and how the v2 HTTP endpoint listens.
+public struct HTTPServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Larger request bodies are refused with 413 before they are read whole.
+    public var maxRequestBytes: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8000, maxRequestBytes: Int = 64 << 20) {
+        self.host = host
+        self.port = port
+        self.maxRequestBytes = maxRequestBytes
+    }
+}
+
+/// The Hummingbird application serving the Open Inference Protocol's REST
+/// API and Triton's extensions for `server`. `ferry serve` runs it; tests
+/// drive the very same router without sockets.
+public func buildHTTPApplication(
+    server: InferenceServer,
+    configuration: HTTPServerConfiguration,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    Application(
+        router: buildV2Router(server: server, maxRequestBytes: configuration.maxRequestBytes),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ferry"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger
+    )
+}
+
+/// The v2 routes, with errors answered as `{"error": "…"}`.
+public func buildV2Router(server: InferenceServer, maxRequestBytes: Int = 64 << 20) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: V2ErrorMiddleware(maxRequestBytes: maxRequestBytes))
+    HealthRoutes(server: server).register(on: router)
+    MetadataRoutes(server: server).register(on: router)
+    InferenceRoutes(server: server, maxRequestBytes: maxRequestBytes).register(on: router)
+    RepositoryRoutes(server: server).register(on: router)
+    return router
+}

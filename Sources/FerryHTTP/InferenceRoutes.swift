@@ -1,0 +1,106 @@
+import FerryCore
+import FerryServing
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `POST /v2/models/{m}[/versions/{v}]/infer` with JSON or binary tensor data.
+struct InferenceRoutes {
+    let server: InferenceServer
+    let maxRequestBytes: Int
+
+    static let headerLength = HTTPField.Name("Inference-Header-Content-Length")!
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v2/models/:model/infer") { request, context in
+            try await infer(request, model: context.parameters.require("model"), version: nil)
+        }
+        router.post("/v2/models/:model/versions/:version/infer") { request, context in
+            try await infer(request, model: context.parameters.require("model"), version: context.parameters.require("version"))
+        }
+    }
+
+    private func infer(_ request: Request, model: String, version: String?) async throws -> Response {
+        let buffer = try await request.body.collect(upTo: maxRequestBytes)
+        let body = buffer.withUnsafeReadableBytes { Data($0) }
+        let inference = try decode(body, headers: request.headers, model: model, version: version)
+        let response = try await server.infer(inference, model: model, version: version)
+        return try encode(response, for: inference)
+    }
+
+    /// The body is a JSON request, a JSON header followed by binary tensor data
+    /// (`Inference-Header-Content-Length` says where the header ends), or — with
+    /// that header at 0 — the raw bytes of a single-input model's one input.
+    private func decode(_ body: Data, headers: HTTPFields, model: String, version: String?) throws(FerryError) -> InferenceRequest {
+        guard let value = headers[Self.headerLength] else {
+            return try InferenceRequest(v2JSON: body)
+        }
+        guard let headerLength = Int(value), headerLength >= 0, headerLength <= body.count else {
+            throw FerryError(
+                .invalidArgument,
+                "Inference-Header-Content-Length is '\(value)', but the body has \(body.count) bytes"
+            )
+        }
+        if headerLength == 0 {
+            return try rawRequest(body, model: model, version: version)
+        }
+        let header = try JSONParser.parse(body.prefix(headerLength))
+        return try InferenceRequest(v2JSON: header, binary: body.dropFirst(headerLength))
+    }
+
+    /// A raw binary request: the whole body is the model's single input, its
+    /// shape taken from the configuration (the batch size from the byte count).
+    private func rawRequest(_ body: Data, model: String, version: String?) throws(FerryError) -> InferenceRequest {
+        let config = try server.modelConfiguration(model, version: version)
+        guard config.inputs.count == 1, let input = config.inputs.first else {
+            throw FerryError(
+                .invalidArgument, "a raw binary request needs a model with one input; model '\(model)' has \(config.inputs.count)")
+        }
+        guard let elementSize = input.datatype.elementSize, !input.dims.contains(-1) else {
+            throw FerryError(
+                .invalidArgument,
+                "a raw binary request needs an input of fixed shape and size; input '\(input.name)' of model '\(model)' is \(input.datatype.rawValue) \(input.dims)"
+            )
+        }
+        let itemBytes = input.dims.reduce(elementSize, *)
+        var dims = input.dims
+        if config.maxBatchSize > 0 {
+            guard itemBytes > 0, body.count % itemBytes == 0 else {
+                throw FerryError(
+                    .invalidArgument,
+                    "a raw body of \(body.count) bytes is not a whole number of \(itemBytes)-byte items for input '\(input.name)'")
+            }
+            dims.insert(body.count / itemBytes, at: 0)
+        }
+        let raw = InferenceRequest(inputs: [Tensor(name: input.name, datatype: input.datatype, shape: TensorShape(dims), data: body)])
+        return InferenceRequest(id: raw.id, inputs: raw.inputs, outputs: [], parameters: ["binary_data_output": .bool(true)])
+    }
+
+    /// Outputs go back as JSON unless the request asks for binary data, per
+    /// output (`binary_data`) or for all (`binary_data_output`).
+    private func encode(_ response: InferenceResponse, for request: InferenceRequest) throws(FerryError) -> Response {
+        let allBinary = request.parameters["binary_data_output"]?.boolValue ?? false
+        var binary = Set<String>()
+        for output in response.outputs {
+            let requested = request.outputs.first { $0.name == output.name }
+            if requested?.parameters["binary_data"]?.boolValue ?? allBinary { binary.insert(output.name) }
+        }
+        guard !binary.isEmpty else {
+            return .json(Array(try response.v2JSON()))
+        }
+        let (header, chunks) = try response.v2Body(binaryOutputs: binary)
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(header.count + chunks.reduce(0) { $0 + $1.count })
+        buffer.writeBytes(header)
+        for chunk in chunks { buffer.writeBytes(chunk) }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/octet-stream",
+                Self.headerLength: String(header.count),
+                .contentLength: String(buffer.readableBytes),
+            ],
+            body: ResponseBody(byteBuffer: buffer)
+        )
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+
+/// The Prometheus endpoint (`GET /metrics` on port 8002, as Triton).
+public func buildMetricsApplication(
+    registry: PrometheusCollectorRegistry,
+    host: String,
+    port: Int,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router(context: BasicRequestContext.self)
+    let residentMemory = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
+    router.get("/metrics") { _, _ in
+        // Sampled when scraped: the figure is always current and costs nothing between scrapes.
+        if let bytes = ProcessMemory.residentBytes() { residentMemory.set(Double(bytes)) }
+        let body = registry.emitToBuffer()
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
+        )
+    }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(host, port: port), serverName: "ferry-metrics"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+        logger: logger
+    )
+}
+
+enum ProcessMemory {
+    /// Resident set size from /proc/self/statm (second field, in pages).
+    static func residentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

@@ -1,0 +1,52 @@
+import FerryCore
+import FerryServing
+import Foundation
+import Hummingbird
+
+/// Triton's model repository extension: index, load, unload.
+struct RepositoryRoutes {
+    let server: InferenceServer
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v2/repository/index") { request, _ in
+            let body = try await JSONBody.read(request, limit: 1 << 20)
+            let readyOnly = body?["ready"] == .bool(true)
+            let entries = await server.repositoryIndex(readyOnly: readyOnly)
+            return Response.json { writer in
+                writer.list(entries) { writer, entry in
+                    writer.object { object in
+                        object.member("name") { $0.string(entry.name) }
+                        if let version = entry.version { object.member("version") { $0.string(version) } }
+                        if let state = entry.state { object.member("state") { $0.string(state.rawValue) } }
+                        if !entry.reason.isEmpty { object.member("reason") { $0.string(entry.reason) } }
+                    }
+                }
+            }
+        }
+        router.post("/v2/repository/models/:model/load") { request, context in
+            let name = try context.parameters.require("model")
+            let body = try await JSONBody.read(request, limit: 1 << 20)
+            if case .object(let parameters)? = body?["parameters"], !parameters.isEmpty {
+                throw FerryError(
+                    .invalidArgument,
+                    "load parameters (\(parameters.keys.sorted().joined(separator: ", "))) are not supported; change the repository instead"
+                )
+            }
+            try await server.loadModel(name)
+            return Response(status: .ok)
+        }
+        router.post("/v2/repository/models/:model/unload") { _, context in
+            try await server.unloadModel(try context.parameters.require("model"))
+            return Response(status: .ok)
+        }
+    }
+}
+
+/// Reads an optional small JSON body.
+enum JSONBody {
+    static func read(_ request: Request, limit: Int) async throws -> JSONValue? {
+        let buffer = try await request.body.collect(upTo: limit)
+        guard buffer.readableBytes > 0 else { return nil }
+        return try buffer.withUnsafeReadableBytes { bytes in try JSONParser.parse(Data(bytes)) }
+    }
+}

@@ -1,0 +1,143 @@
+import ArgumentParser
+import FerryCore
+import FerryGRPC
+import FerryHTTP
+import FerryServing
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a model repository over the Open Inference Protocol (KServe v2).",
+        discussion: """
+            REPOSITORY is a Triton-layout model repository (NAME/config.pbtxt optional, \
+            NAME/VERSION/model.onnx) or a single .onnx file. HTTP/REST on --http-port, gRPC on --grpc-port, \
+            Prometheus metrics on --metrics-port (0 picks a free port and logs it). \
+            Every option can also be set as FERRY_<OPTION> (e.g. FERRY_HTTP_PORT).
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The model repository or .onnx file.", valueName: "repository"))
+    var repository: String
+
+    @Option(help: "Address to listen on (0.0.0.0 for every interface).")
+    var host = Environment.string("FERRY_HOST") ?? "127.0.0.1"
+
+    @Option(help: "HTTP/REST port.")
+    var httpPort = Environment.int("FERRY_HTTP_PORT") ?? 8000
+
+    @Option(help: "gRPC port.")
+    var grpcPort = Environment.int("FERRY_GRPC_PORT") ?? 8001
+
+    @Option(help: "Prometheus metrics port.")
+    var metricsPort = Environment.int("FERRY_METRICS_PORT") ?? 8002
+
+    @Option(
+        help: ArgumentHelp(
+            "none: load all at start; explicit: load/unload through the API; poll: follow the repository.", valueName: "mode"))
+    var modelControlMode = Environment.string("FERRY_MODEL_CONTROL_MODE").flatMap(ModelManager.ControlMode.init(rawValue:)) ?? .none
+
+    @Option(
+        name: .customLong("load-model"),
+        help: ArgumentHelp("In explicit mode, a model to load at start (repeatable; * for all).", valueName: "name"))
+    var loadModels: [String] = Environment.list("FERRY_LOAD_MODEL")
+
+    @Option(help: "Seconds between repository scans in poll mode.")
+    var repositoryPollSecs = Environment.int("FERRY_REPOSITORY_POLL_SECS") ?? 15
+
+    @Option(help: "Seconds to let in-flight requests finish after SIGTERM/SIGINT.")
+    var drainTimeout = Environment.int("FERRY_DRAIN_TIMEOUT") ?? 30
+
+    @Option(help: "Largest request body accepted, in bytes (larger ones get 413).")
+    var maxRequestBytes = Environment.int("FERRY_MAX_REQUEST_BYTES") ?? 64 << 20
+
+    @Option(help: "Instances (sessions, each on its own thread) per model version without instance_group in its config.")
+    var instances = Environment.int("FERRY_INSTANCES") ?? 1
+
+    @Option(
+        help:
+            "max_batch_size given to models without a config.pbtxt whose inputs and outputs all have a dynamic first dimension (0: no batching)."
+    )
+    var defaultMaxBatchSize = Environment.int("FERRY_DEFAULT_MAX_BATCH_SIZE") ?? ModelConfiguration.defaultMaxBatchSize
+
+    @Option(help: ArgumentHelp("Log format: text, json, or auto (text on a terminal, JSON lines otherwise).", valueName: "format"))
+    var logFormat = Environment.string("FERRY_LOG_FORMAT") ?? "auto"
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        for (name, port) in [("--http-port", httpPort), ("--grpc-port", grpcPort), ("--metrics-port", metricsPort)]
+        where !(0...65535).contains(port) {
+            throw ValidationError("\(name) must be 0...65535, not \(port)")
+        }
+        guard repositoryPollSecs >= 1 else { throw ValidationError("--repository-poll-secs must be at least 1") }
+        guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must be 0 or more") }
+        guard maxRequestBytes >= 1 else { throw ValidationError("--max-request-bytes must be at least 1") }
+        guard defaultMaxBatchSize >= 0 else { throw ValidationError("--default-max-batch-size must be 0 or more") }
+        guard instances >= 1 else { throw ValidationError("--instances must be at least 1") }
+        guard ["auto", "text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be auto, text or json") }
+    }
+
+    func run() async throws {
+        let json = logFormat == "json" || (logFormat == "auto" && isatty(STDERR_FILENO) == 0)
+        LoggingSystem.bootstrap { label in
+            json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
+        }
+        let logger = Logger(label: "ferry")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        try await reportingFailures {
+            let manager = ModelManager(
+                repository: try ModelRepository(path: repository),
+                backend: try runtime.backend(),
+                controlMode: modelControlMode,
+                defaultInstanceCount: instances,
+                defaultMaxBatchSize: defaultMaxBatchSize,
+                logger: Logger(label: "ferry.models")
+            )
+            let server = InferenceServer(manager: manager)
+            let http = buildHTTPApplication(
+                server: server,
+                configuration: HTTPServerConfiguration(host: host, port: httpPort, maxRequestBytes: maxRequestBytes),
+                logger: Logger(label: "ferry.http")
+            ) { port in logger.info("HTTP/REST listening", metadata: ["address": "\(host):\(port)"]) }
+            let grpc = GRPCServerService(
+                server: server, host: host, port: grpcPort, maxRequestBytes: maxRequestBytes, logger: Logger(label: "ferry.grpc")
+            ) { port in logger.info("gRPC listening", metadata: ["address": "\(host):\(port)"]) }
+            let metrics = buildMetricsApplication(registry: registry, host: host, port: metricsPort, logger: Logger(label: "ferry.metrics"))
+            { port in
+                logger.info("metrics listening", metadata: ["address": "\(host):\(port)", "path": "/metrics"])
+            }
+            let models = ModelService(server: server, initialModels: loadModels, pollInterval: .seconds(repositoryPollSecs))
+            // Services stop in reverse order: endpoints drain first, then models unload.
+            var configuration = ServiceGroupConfiguration(
+                services: [.init(service: models), .init(service: metrics), .init(service: grpc), .init(service: http)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+            configuration.maximumGracefulShutdownDuration = .seconds(drainTimeout)
+            try await ServiceGroup(configuration: configuration).run()
+            logger.info("stopped")
+        }
+    }
+}
+
+/// `FERRY_*` environment variables, the defaults behind every serve option.
+enum Environment {
+    static func string(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static func int(_ name: String) -> Int? { string(name).flatMap { Int($0) } }
+
+    static func list(_ name: String) -> [String] {
+        string(name)?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+    }
+}
+
+extension ModelManager.ControlMode: ExpressibleByArgument {}

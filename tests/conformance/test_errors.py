@@ -1,0 +1,189 @@
+"""Error statuses: HTTP status codes and gRPC status codes as the official
+clients report them (InferenceServerException.status(): "404" /
+"StatusCode.NOT_FOUND"), with messages a user can act on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import requests
+
+from tritonclient.utils import InferenceServerException
+
+from conformance_support import (
+    BROKEN_MODEL,
+    GRPC_STATUS,
+    HTTP_STATUS,
+    LIMITED_REQUEST_BYTES,
+    TRANSPORTS,
+    case,
+    expect_error,
+    infer,
+    make_inputs,
+)
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request) -> str:
+    return request.param
+
+
+MLP_BATCH1 = case("mlp", "batch1")["request"]["inputs"]
+
+
+def fp32_input(shape, datatype="FP32", name="input"):
+    count = int(np.prod(shape))
+    data = [float(i % 7) for i in range(count)]
+    if datatype.startswith("INT"):
+        data = [int(v) for v in data]
+    return [{"name": name, "datatype": datatype, "shape": list(shape), "data": data}]
+
+
+# -- unknown model / version -------------------------------------------------------
+
+
+def test_unknown_model_is_not_found(server, transport):
+    error = expect_error(transport, "not_found", infer, server, transport, "no_such_model", MLP_BATCH1)
+    assert "no_such_model" in error.message()
+
+
+def test_unknown_version_is_not_found(server, protocol):
+    c = server.client(protocol)
+    try:
+        transport = "grpc" if protocol == "grpc" else "http-binary"
+        error = expect_error(
+            protocol, "not_found", c.infer, "mlp", make_inputs(transport, MLP_BATCH1), model_version="7"
+        )
+        assert "mlp" in error.message()
+    finally:
+        c.close()
+
+
+# -- requests that do not fit the model's signature ----------------------------------
+
+
+def test_wrong_shape_is_invalid_argument(server, transport):
+    error = expect_error(transport, "invalid", infer, server, transport, "mlp", fp32_input([1, 63]))
+    assert "shape" in error.message().lower(), error.message()
+
+
+def test_wrong_rank_is_invalid_argument(server, transport):
+    error = expect_error(transport, "invalid", infer, server, transport, "mlp", fp32_input([64]))
+    assert "shape" in error.message().lower(), error.message()
+
+
+def test_wrong_datatype_is_invalid_argument(server, transport):
+    error = expect_error(transport, "invalid", infer, server, transport, "mlp", fp32_input([1, 64], "FP64"))
+    assert error.message(), "error without a message"
+
+
+def test_unknown_input_name_is_invalid_argument(server, transport):
+    error = expect_error(
+        transport, "invalid", infer, server, transport, "mlp", fp32_input([1, 64], name="not_an_input")
+    )
+    assert "not_an_input" in error.message(), error.message()
+
+
+def test_missing_input_is_invalid_argument(server, transport):
+    inputs = case("multi_io", "all_outputs")["request"]["inputs"][:2]  # no "c"
+    expect_error(transport, "invalid", infer, server, transport, "multi_io", inputs)
+
+
+def test_unknown_requested_output_is_invalid_argument(server, transport):
+    error = expect_error(
+        transport, "invalid", infer, server, transport, "mlp", MLP_BATCH1, ["not_an_output"]
+    )
+    assert "not_an_output" in error.message(), error.message()
+
+
+def test_malformed_json_body_is_http_400(server):
+    response = requests.post(
+        server.http_base() + "/v2/models/mlp/infer",
+        data=b'{"inputs": [',
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+def test_json_data_count_mismatch_is_http_400(server):
+    body = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 64], "data": [1.0] * 10}]}
+    response = requests.post(server.http_base() + "/v2/models/mlp/infer", json=body, timeout=30)
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+# -- model not ready -------------------------------------------------------------------
+
+
+def test_broken_model_is_unavailable(server, transport):
+    error = expect_error(transport, "unavailable", infer, server, transport, BROKEN_MODEL, MLP_BATCH1)
+    assert BROKEN_MODEL in error.message()
+
+
+def test_broken_model_metadata_is_an_error(server, protocol):
+    # A model that failed to load has no signature to report: not ready
+    # (503 / UNAVAILABLE) or, as Triton does, not found.
+    table = HTTP_STATUS if protocol == "http" else GRPC_STATUS
+    c = server.client(protocol)
+    try:
+        with pytest.raises(InferenceServerException) as info:
+            c.get_model_metadata(BROKEN_MODEL)
+        assert info.value.status() in (table["unavailable"], table["not_found"]), str(info.value)
+        assert BROKEN_MODEL in info.value.message()
+    finally:
+        c.close()
+
+
+# -- request size limit (second server, --max-request-bytes 1024) -----------------------
+
+
+def big_mlp_request():
+    # 8 x 64 float32 = 2 KiB of tensor data (about 2.5 KB as JSON): over the
+    # 1 KiB limit, and small enough to sit in the socket buffers whole, so the
+    # client has sent everything before it reads the answer even when the
+    # server answers without reading the body.
+    return fp32_input([8, 64])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transport_name", TRANSPORTS)
+def test_small_request_passes_the_size_limit(limited_server, transport_name):
+    # batch 1 (256 bytes of data) fits in 1024 bytes in every encoding but
+    # JSON, whose text form of 64 floats may not: use a short-printing input.
+    inputs = fp32_input([1, 64]) if transport_name == "http-json" else MLP_BATCH1
+    result = infer(limited_server, transport_name, "mlp", inputs)
+    assert result.as_numpy("output").shape == (1, 16)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transport_name", ["http-binary", "http-json"])
+def test_oversized_http_body_is_413(limited_server, transport_name):
+    expect_error(transport_name, "too_large", infer, limited_server, transport_name, "mlp", big_mlp_request())
+
+
+@pytest.mark.slow
+def test_oversized_grpc_message_is_resource_exhausted(limited_server):
+    expect_error("grpc", "too_large", infer, limited_server, "grpc", "mlp", big_mlp_request())
+
+
+@pytest.mark.slow
+def test_oversized_raw_http_body_is_413_with_json_error(limited_server):
+    body = b'{"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 64], "data": [' + b"0.0," * 1000 + b"0.0]}]}"
+    assert len(body) > LIMITED_REQUEST_BYTES
+    response = requests.post(
+        limited_server.http_base() + "/v2/models/mlp/infer",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.slow
+def test_server_still_serves_after_oversized_request(limited_server, protocol):
+    transport = "grpc" if protocol == "grpc" else "http-binary"
+    expect_error(transport, "too_large", infer, limited_server, transport, "mlp", big_mlp_request())
+    result = infer(limited_server, transport, "mlp", MLP_BATCH1)
+    assert result.as_numpy("output").shape == (1, 16)
