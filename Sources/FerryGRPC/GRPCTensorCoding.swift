@@ -6,8 +6,8 @@ import Foundation
 /// `ModelInferResponse`. Tensor data arrives either typed (`contents`) or as
 /// little-endian bytes (`raw_input_contents`, one entry per input, BYTES in
 /// the 4-byte-length-prefixed layout); raw bytes are used as they are.
-enum GRPCTensorCoding {
-    static func request(_ message: Inference_ModelInferRequest) throws(FerryError) -> InferenceRequest {
+public enum GRPCTensorCoding {
+    public static func request(_ message: Inference_ModelInferRequest) throws(FerryError) -> InferenceRequest {
         let useRaw = !message.rawInputContents.isEmpty
         if useRaw && message.rawInputContents.count != message.inputs.count {
             throw FerryError(
@@ -55,7 +55,7 @@ enum GRPCTensorCoding {
         return total
     }
 
-    static func response(_ response: InferenceResponse) -> Inference_ModelInferResponse {
+    public static func response(_ response: InferenceResponse) -> Inference_ModelInferResponse {
         var message = Inference_ModelInferResponse()
         message.modelName = response.modelName
         message.modelVersion = response.modelVersion ?? ""
@@ -140,5 +140,69 @@ enum GRPCTensorCoding {
                 "input '\(name)' is \(datatype.rawValue), which has no typed contents field: send it in raw_input_contents"
             )
         }
+    }
+}
+
+// MARK: The client's direction
+
+extension GRPCTensorCoding {
+    /// A `ModelInferRequest` with every input in `raw_input_contents`.
+    public static func message(for request: InferenceRequest, model: String, version: String?) -> Inference_ModelInferRequest {
+        var message = Inference_ModelInferRequest()
+        message.modelName = model
+        message.modelVersion = version ?? ""
+        message.id = request.id ?? ""
+        message.parameters = request.parameters.mapValues(parameter)
+        message.inputs = request.inputs.map { tensor in
+            var input = Inference_ModelInferRequest.InferInputTensor()
+            input.name = tensor.name
+            input.datatype = tensor.datatype.rawValue
+            input.shape = tensor.shape.dimensions.map { Int64($0) }
+            return input
+        }
+        message.rawInputContents = request.inputs.map { $0.data }
+        message.outputs = request.outputs.map { output in
+            var requested = Inference_ModelInferRequest.InferRequestedOutputTensor()
+            requested.name = output.name
+            requested.parameters = output.parameters.mapValues(parameter)
+            return requested
+        }
+        return message
+    }
+
+    /// The response's outputs, from `raw_output_contents` or typed contents.
+    public static func response(from message: Inference_ModelInferResponse) throws(FerryError) -> InferenceResponse {
+        let useRaw = !message.rawOutputContents.isEmpty
+        guard !useRaw || message.rawOutputContents.count == message.outputs.count else {
+            throw FerryError(
+                .internal, "the response has \(message.outputs.count) outputs but \(message.rawOutputContents.count) raw_output_contents")
+        }
+        var outputs: [Tensor] = []
+        for (index, output) in message.outputs.enumerated() {
+            let datatype = try DataType(v2Name: output.datatype)
+            let shape = TensorShape(output.shape.map { Int(clamping: $0) })
+            let data =
+                useRaw
+                ? message.rawOutputContents[index] : try typedData(output.contents, datatype: datatype, shape: shape, name: output.name)
+            outputs.append(Tensor(name: output.name, datatype: datatype, shape: shape, data: data))
+        }
+        return InferenceResponse(
+            modelName: message.modelName,
+            modelVersion: message.modelVersion.isEmpty ? nil : message.modelVersion,
+            id: message.id.isEmpty ? nil : message.id,
+            outputs: outputs,
+            parameters: parameters(message.parameters)
+        )
+    }
+
+    static func parameter(_ value: InferenceParameter) -> Inference_InferParameter {
+        var parameter = Inference_InferParameter()
+        switch value {
+        case .bool(let flag): parameter.boolParam = flag
+        case .int(let integer): parameter.int64Param = integer
+        case .double(let number): parameter.doubleParam = number
+        case .string(let text): parameter.stringParam = text
+        }
+        return parameter
     }
 }

@@ -21,18 +21,13 @@ extension InferenceRequest {
         guard case .array(let inputObjects) = inputsValue else {
             throw FerryError(.invalidArgument, "'inputs' must be an array, not \(inputsValue.kindDescription)")
         }
+        var decoder = V2TensorDecoder(binary: binary, role: "input")
         var inputs: [Tensor] = []
         inputs.reserveCapacity(inputObjects.count)
-        var offset = binary.startIndex
         for (index, object) in inputObjects.enumerated() {
-            inputs.append(try Self.decodeInput(object, index: index, binary: binary, offset: &offset))
+            inputs.append(try decoder.decode(object, index: index))
         }
-        guard offset == binary.endIndex else {
-            throw FerryError(
-                .invalidArgument,
-                "the request carries \(binary.endIndex - offset) bytes of binary data beyond what its inputs' binary_data_size declare"
-            )
-        }
+        try decoder.finish(owner: "the request")
         var outputs: [RequestedOutput] = []
         if let outputsValue = document["outputs"] {
             guard case .array(let outputObjects) = outputsValue else {
@@ -60,49 +55,7 @@ extension InferenceRequest {
         )
     }
 
-    private static func decodeInput(_ object: JSONValue, index: Int, binary: Data, offset: inout Data.Index) throws(FerryError) -> Tensor {
-        guard case .object = object else {
-            throw FerryError(.invalidArgument, "input \(index) must be an object, not \(object.kindDescription)")
-        }
-        guard case .string(let name)? = object["name"] else {
-            throw FerryError(.invalidArgument, "input \(index) has no 'name' string")
-        }
-        guard case .string(let typeName)? = object["datatype"] else {
-            throw FerryError(.invalidArgument, "input '\(name)' has no 'datatype' string")
-        }
-        let datatype: DataType
-        do {
-            datatype = try DataType(v2Name: typeName)
-        } catch {
-            throw FerryError(.invalidArgument, "input '\(name)': \(error.message)")
-        }
-        let shape = try decodeShape(object["shape"], inputName: name)
-        let parameters = try decodeParameters(object["parameters"], owner: "input '\(name)'")
-        if let size = parameters["binary_data_size"] {
-            guard let byteCount = size.intValue, byteCount >= 0 else {
-                throw FerryError(.invalidArgument, "input '\(name)': binary_data_size must be a non-negative integer")
-            }
-            guard object["data"] == nil else {
-                throw FerryError(.invalidArgument, "input '\(name)' has both 'data' and binary_data_size")
-            }
-            guard binary.endIndex - offset >= byteCount else {
-                throw FerryError(
-                    .invalidArgument,
-                    "input '\(name)' declares binary_data_size \(byteCount), but only \(binary.endIndex - offset) bytes of binary data remain"
-                )
-            }
-            let bytes = binary[offset..<offset + Int(byteCount)]
-            offset += Int(byteCount)
-            return Tensor(name: name, datatype: datatype, shape: shape, data: bytes)
-        }
-        guard let data = object["data"] else {
-            throw FerryError(.invalidArgument, "input '\(name)' has no 'data' (and no binary_data_size)")
-        }
-        let bytes = try TensorJSONCoding.decode(data, datatype: datatype, shape: shape, tensorName: name)
-        return Tensor(name: name, datatype: datatype, shape: shape, data: bytes)
-    }
-
-    private static func decodeShape(_ value: JSONValue?, inputName: String) throws(FerryError) -> TensorShape {
+    static func decodeShape(_ value: JSONValue?, inputName: String) throws(FerryError) -> TensorShape {
         let problem = FerryError(.invalidArgument, "input '\(inputName)': 'shape' must be an array of non-negative integers")
         guard case .array(let elements)? = value else { throw problem }
         var dimensions: [Int] = []

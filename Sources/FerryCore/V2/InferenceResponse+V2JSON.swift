@@ -67,3 +67,35 @@ extension JSONWriter {
         }
     }
 }
+
+extension InferenceResponse {
+    /// Decodes a v2 response body (a client's side of the exchange); binary
+    /// outputs take their bytes from `binary`, the data after the JSON header.
+    public init(v2JSON document: JSONValue, binary: Data = Data()) throws(FerryError) {
+        guard case .object = document else {
+            throw FerryError(.invalidArgument, "the response body must be a JSON object, not \(document.kindDescription)")
+        }
+        if case .string(let message)? = document["error"] {
+            throw FerryError(.internal, message)
+        }
+        guard case .string(let modelName)? = document["model_name"] else {
+            throw FerryError(.invalidArgument, "the response has no 'model_name'")
+        }
+        guard case .array(let outputObjects)? = document["outputs"] else {
+            throw FerryError(.invalidArgument, "the response has no 'outputs' array")
+        }
+        var decoder = V2TensorDecoder(binary: binary, role: "output")
+        var outputs: [Tensor] = []
+        for (index, object) in outputObjects.enumerated() {
+            outputs.append(try decoder.decode(object, index: index))
+        }
+        try decoder.finish(owner: "the response")
+        self.init(
+            modelName: modelName,
+            modelVersion: document["model_version"]?.stringValue,
+            id: document["id"]?.stringValue,
+            outputs: outputs,
+            parameters: try InferenceRequest.decodeParameters(document["parameters"], owner: "the response")
+        )
+    }
+}

@@ -1,0 +1,133 @@
+import AsyncHTTPClient
+import FerryCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The v2 REST client. Errors come back with the server's message and the
+/// code its HTTP status stands for.
+public final class HTTPInferenceClient: InferenceClient {
+    let baseURL: String
+    let binary: Bool
+    private let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    private static let headerLength = "Inference-Header-Content-Length"
+
+    public init(baseURL: String, binary: Bool) {
+        self.baseURL = baseURL
+        self.binary = binary
+    }
+
+    public func isServerLive() async throws(FerryError) -> Bool { try await status("/v2/health/live") == 200 }
+    public func isServerReady() async throws(FerryError) -> Bool { try await status("/v2/health/ready") == 200 }
+
+    public func isModelReady(_ model: String, version: String?) async throws(FerryError) -> Bool {
+        try await status(modelPath(model, version) + "/ready") == 200
+    }
+
+    public func serverMetadata() async throws(FerryError) -> ServerMetadata {
+        let json = try await getJSON("/v2")
+        return ServerMetadata(
+            name: json["name"]?.stringValue ?? "",
+            version: json["version"]?.stringValue ?? "",
+            extensions: json["extensions"]?.arrayValue?.compactMap { $0.stringValue } ?? []
+        )
+    }
+
+    public func modelMetadata(_ model: String, version: String?) async throws(FerryError) -> RemoteModelMetadata {
+        let json = try await getJSON(modelPath(model, version))
+        return RemoteModelMetadata(
+            name: json["name"]?.stringValue ?? model,
+            versions: json["versions"]?.arrayValue?.compactMap { $0.stringValue } ?? [],
+            platform: json["platform"]?.stringValue ?? "",
+            inputs: try (json["inputs"]?.arrayValue ?? []).map(Self.tensorSpec),
+            outputs: try (json["outputs"]?.arrayValue ?? []).map(Self.tensorSpec)
+        )
+    }
+
+    public func infer(_ request: InferenceRequest, model: String, version: String?) async throws(FerryError) -> InferenceResponse {
+        let (header, chunks) = try request.v2Body(binary: binary)
+        var body = ByteBuffer()
+        body.reserveCapacity(header.count + chunks.reduce(0) { $0 + $1.count })
+        body.writeBytes(header)
+        for chunk in chunks { body.writeBytes(chunk) }
+        var headers = HTTPHeaders([("Content-Type", binary ? "application/octet-stream" : "application/json")])
+        if binary { headers.add(name: Self.headerLength, value: String(header.count)) }
+        let (status, responseHeaders, bytes) = try await send(
+            modelPath(model, version) + "/infer", method: .POST, headers: headers, body: body)
+        guard status == 200 else { throw Self.error(status: status, body: bytes) }
+        let data = Data(bytes)
+        if let value = responseHeaders.first(name: Self.headerLength), let length = Int(value), length <= data.count {
+            return try InferenceResponse(v2JSON: try JSONParser.parse(data.prefix(length)), binary: data.dropFirst(length))
+        }
+        return try InferenceResponse(v2JSON: try JSONParser.parse(data))
+    }
+
+    public func close() async {
+        try? await http.shutdown()
+    }
+
+    // MARK: Transport
+
+    private func modelPath(_ model: String, _ version: String?) -> String {
+        let name = model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? model
+        guard let version, !version.isEmpty else { return "/v2/models/\(name)" }
+        return "/v2/models/\(name)/versions/\(version)"
+    }
+
+    private func status(_ path: String) async throws(FerryError) -> Int {
+        try await send(path, method: .GET).status
+    }
+
+    private func getJSON(_ path: String) async throws(FerryError) -> JSONValue {
+        let (status, _, bytes) = try await send(path, method: .GET)
+        guard status == 200 else { throw Self.error(status: status, body: bytes) }
+        return try JSONParser.parse(Data(bytes))
+    }
+
+    private func send(
+        _ path: String,
+        method: HTTPMethod,
+        headers: HTTPHeaders = [:],
+        body: ByteBuffer? = nil
+    ) async throws(FerryError) -> (status: Int, headers: HTTPHeaders, body: [UInt8]) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers = headers
+        if let body { request.body = .bytes(body) }
+        do {
+            let response = try await http.execute(request, timeout: .seconds(300))
+            let buffer = try await response.body.collect(upTo: 1 << 30)
+            return (Int(response.status.code), response.headers, Array(buffer.readableBytesView))
+        } catch {
+            throw FerryError(.unavailable, "cannot reach \(baseURL): \(error)")
+        }
+    }
+
+    /// The server's `{"error": …}` message, with the code its status stands for.
+    static func error(status: Int, body: [UInt8]) -> FerryError {
+        let message = (try? JSONParser.parse(Data(body)))?["error"]?.stringValue ?? "HTTP status \(status)"
+        let code: FerryError.Code =
+            switch status {
+            case 400: .invalidArgument
+            case 404: .notFound
+            case 413: .payloadTooLarge
+            case 499: .cancelled
+            case 503: .unavailable
+            case 504: .deadlineExceeded
+            default: .internal
+            }
+        return FerryError(code, message)
+    }
+
+    static func tensorSpec(_ json: JSONValue) throws(FerryError) -> TensorSpec {
+        let shape = json["shape"]?.arrayValue?.compactMap { value -> Int? in
+            if case .number(let literal) = value { return Int(literal) }
+            return nil
+        }
+        return TensorSpec(
+            name: json["name"]?.stringValue ?? "",
+            datatype: try DataType(v2Name: json["datatype"]?.stringValue ?? ""),
+            shape: TensorShape(shape ?? [])
+        )
+    }
+}

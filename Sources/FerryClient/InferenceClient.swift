@@ -1,0 +1,48 @@
+import FerryCore
+
+/// A client of an Open Inference Protocol (KServe v2) server — Ferry, Triton,
+/// KServe, MLServer — over HTTP/REST or gRPC.
+public protocol InferenceClient: Sendable {
+    func isServerLive() async throws(FerryError) -> Bool
+    func isServerReady() async throws(FerryError) -> Bool
+    func isModelReady(_ model: String, version: String?) async throws(FerryError) -> Bool
+    func serverMetadata() async throws(FerryError) -> ServerMetadata
+    func modelMetadata(_ model: String, version: String?) async throws(FerryError) -> RemoteModelMetadata
+    func infer(_ request: InferenceRequest, model: String, version: String?) async throws(FerryError) -> InferenceResponse
+    /// Closes connections; the client cannot be used afterwards.
+    func close() async
+}
+
+public struct ServerMetadata: Sendable, Hashable {
+    public var name: String
+    public var version: String
+    public var extensions: [String]
+}
+
+public struct RemoteModelMetadata: Sendable, Hashable {
+    public var name: String
+    public var versions: [String]
+    public var platform: String
+    public var inputs: [TensorSpec]
+    public var outputs: [TensorSpec]
+}
+
+/// Connects to a server by URL: `http://host:port` or `grpc://host:port`.
+public enum FerryClient {
+    /// - Parameter binary: over HTTP, send and receive tensor data with the
+    ///   binary tensor extension instead of JSON.
+    public static func connect(to url: String, binary: Bool = false) throws(FerryError) -> any InferenceClient {
+        if url.hasPrefix("http://") {
+            return HTTPInferenceClient(baseURL: String(url.dropLast(url.hasSuffix("/") ? 1 : 0)), binary: binary)
+        }
+        if url.hasPrefix("grpc://") {
+            let address = url.dropFirst("grpc://".count).split(separator: "/").first.map(String.init) ?? ""
+            let parts = address.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
+                throw FerryError(.invalidArgument, "a gRPC URL is grpc://HOST:PORT, not \(url)")
+            }
+            return try GRPCInferenceClient(host: String(parts[0]), port: port)
+        }
+        throw FerryError(.invalidArgument, "the server URL must start with http:// or grpc:// (got \(url))")
+    }
+}

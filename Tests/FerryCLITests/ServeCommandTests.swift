@@ -1,0 +1,133 @@
+import FerryCore
+import Foundation
+import Synchronization
+import Testing
+
+/// A `ferry serve` child process whose ports are read from its JSON log.
+final class ServerProcess: Sendable {
+    let process: Process
+    private let log = Mutex<String>("")
+    let repository: URL
+
+    init(models: [String]) throws {
+        repository = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-serve-\(UUID().uuidString)")
+        for model in models {
+            let version = repository.appendingPathComponent("\(model)/1")
+            try FileManager.default.createDirectory(at: version, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(
+                atPath: FerryProcess.fixture("\(model).onnx"), toPath: version.appendingPathComponent("model.onnx").path)
+        }
+        process = Process()
+        process.executableURL = FerryProcess.executable
+        process.arguments = ["serve", repository.path]
+        // Every option is also an environment variable: port 0 lets the system pick.
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "FERRY_HTTP_PORT": "0", "FERRY_GRPC_PORT": "0", "FERRY_METRICS_PORT": "0", "FERRY_LOG_FORMAT": "json",
+        ]) { $1 }
+        process.currentDirectoryURL = FerryProcess.repositoryRoot
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let handle = errors.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return }
+                log.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
+            }
+        }
+    }
+
+    var logText: String { log.withLock { $0 } }
+
+    /// The port of the endpoint whose "listening" line has `message`.
+    func port(_ message: String, timeout: Duration = .seconds(60)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            for line in logText.split(separator: "\n") where line.contains("\"message\":\"\(message)\"") {
+                if let address = try? JSONParser.parse(String(line))["address"]?.stringValue,
+                    let port = address.split(separator: ":").last.flatMap({ Int($0) })
+                {
+                    return port
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw FerryError(.unavailable, "ferry serve did not log '\(message)':\n\(logText)")
+    }
+
+    func waitUntilModelsReady(httpPort: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if logText.contains("\"message\":\"model version ready\"") { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    func terminate() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: repository)
+        return process.terminationStatus
+    }
+}
+
+@Suite("ferry serve with ferry infer as its client")
+struct ServeCommandTests {
+    @Test("ferry infer over HTTP (JSON and binary) and gRPC answers as the model does in-process; SIGTERM exits 0")
+    func endToEnd() async throws {
+        let server = try ServerProcess(models: ["mlp", "multi_io"])
+        let httpPort = try await server.port("HTTP/REST listening")
+        let grpcPort = try await server.port("gRPC listening")
+        let metricsPort = try await server.port("metrics listening")
+        #expect(Set([httpPort, grpcPort, metricsPort]).count == 3)
+        try await server.waitUntilModelsReady(httpPort: httpPort)
+
+        let request = try FerryProcess.requestFile(
+            #"{"id":"r7","inputs":[{"name":"a","shape":[2,4],"datatype":"FP32","data":[1,2,3,4,5,6,7,8]},{"name":"b","shape":[2],"datatype":"INT64","data":[-1,5]},{"name":"c","shape":[2],"datatype":"BYTES","data":["x","yz"]}]}"#
+        )
+        let local = try FerryProcess.run(["infer", FerryProcess.fixture("multi_io.onnx"), "--data", request])
+        #expect(local.status == 0, "\(local.stderr)")
+        let expected = try #require(try JSONParser.parse(local.stdout)["outputs"])
+
+        for arguments in [
+            ["http://127.0.0.1:\(httpPort)"],
+            ["http://127.0.0.1:\(httpPort)", "--binary"],
+            ["grpc://127.0.0.1:\(grpcPort)"],
+        ] {
+            let remote = try FerryProcess.run(["infer"] + arguments + ["--model", "multi_io", "--data", request])
+            #expect(remote.status == 0, "\(arguments): \(remote.stderr)")
+            let response = try JSONParser.parse(remote.stdout)
+            #expect(response["outputs"] == expected, "\(arguments)")
+            #expect(response["model_version"] == .string("1"))
+            #expect(response["id"] == .string("r7"))
+        }
+
+        let unknown = try FerryProcess.run(["infer", "grpc://127.0.0.1:\(grpcPort)", "--model", "nope", "--data", request])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr == "ferry: unknown model 'nope'\n")
+        let badShape = try FerryProcess.run(["infer", "http://127.0.0.1:\(httpPort)", "--model", "mlp", "--data", request])
+        #expect(badShape.status == 1)
+        #expect(badShape.stderr.hasPrefix("ferry: model 'mlp' has no input named 'a'"))
+
+        #expect(server.terminate() == 0, "\(server.logText)")
+        #expect(server.logText.contains("\"message\":\"stopped\""))
+    }
+
+    @Test("a server URL needs --model")
+    func urlNeedsModel() throws {
+        let result = try FerryProcess.run(["infer", "http://127.0.0.1:1", "--data", "examples/requests/digits.json"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--model is required when TARGET is a server URL"))
+    }
+
+    @Test("an unreachable server is one clear line")
+    func unreachable() throws {
+        let result = try FerryProcess.run(["infer", "http://127.0.0.1:1", "--model", "m", "--data", "examples/requests/digits.json"])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("ferry: cannot reach http://127.0.0.1:1"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+}
