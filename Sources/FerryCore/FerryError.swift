@@ -56,7 +56,8 @@ public struct FerryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .payloadTooLarge: 8
         case .deadlineExceeded: 4
         case .cancelled: 1
-        case .failedPrecondition: 9
+        // A model that cannot load is reported as Triton does: INVALID_ARGUMENT.
+        case .failedPrecondition: 3
         case .internal: 13
         }
     }

@@ -1,6 +1,7 @@
 import FerryCore
 import FerryServing
 import GRPCCore
+import ServiceLifecycle
 
 /// `inference.GRPCInferenceService` over `InferenceServer`: each method
 /// translates messages and errors, nothing more.
@@ -75,7 +76,9 @@ public struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleService
         response: RPCWriter<Inference_ModelStreamInferResponse>,
         context: ServerContext
     ) async throws {
-        for try await message in request {
+        // An idle stream must not hold a graceful shutdown until the drain timeout:
+        // stop reading new requests once shutdown starts (the current one finishes).
+        for try await message in request.cancelOnGracefulShutdown() {
             var reply = Inference_ModelStreamInferResponse()
             do throws(FerryError) {
                 try checkSize(message)

@@ -9,6 +9,12 @@ import Foundation
 public enum GRPCTensorCoding {
     public static func request(_ message: Inference_ModelInferRequest) throws(FerryError) -> InferenceRequest {
         let useRaw = !message.rawInputContents.isEmpty
+        if useRaw, let typed = message.inputs.first(where: { $0.hasContents }) {
+            throw FerryError(
+                .invalidArgument,
+                "input '\(typed.name)' has contents although the request uses raw_input_contents; send every input one way"
+            )
+        }
         if useRaw && message.rawInputContents.count != message.inputs.count {
             throw FerryError(
                 .invalidArgument,

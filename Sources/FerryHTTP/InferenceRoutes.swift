@@ -62,7 +62,14 @@ struct InferenceRoutes {
                 "a raw binary request needs an input of fixed shape and size; input '\(input.name)' of model '\(model)' is \(input.datatype.rawValue) \(input.dims)"
             )
         }
-        let itemBytes = input.dims.reduce(elementSize, *)
+        var itemBytes = elementSize
+        for dim in input.dims {
+            let (product, overflow) = itemBytes.multipliedReportingOverflow(by: dim)
+            guard !overflow else {
+                throw FerryError(.invalidArgument, "input '\(input.name)' of model '\(model)' is too large for a raw request")
+            }
+            itemBytes = product
+        }
         var dims = input.dims
         if config.maxBatchSize > 0 {
             guard itemBytes > 0, body.count % itemBytes == 0 else {

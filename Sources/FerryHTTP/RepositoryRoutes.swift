@@ -2,6 +2,7 @@ import FerryCore
 import FerryServing
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Triton's model repository extension: index, load, unload.
 struct RepositoryRoutes {
@@ -45,7 +46,12 @@ struct RepositoryRoutes {
 /// Reads an optional small JSON body.
 enum JSONBody {
     static func read(_ request: Request, limit: Int) async throws -> JSONValue? {
-        let buffer = try await request.body.collect(upTo: limit)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw FerryError(.payloadTooLarge, "a repository request body may hold at most \(limit) bytes")
+        }
         guard buffer.readableBytes > 0 else { return nil }
         return try buffer.withUnsafeReadableBytes { bytes in try JSONParser.parse(Data(bytes)) }
     }

@@ -57,6 +57,15 @@ enum InputValues {
         model: String
     ) throws(FerryError) -> OpaquePointer {
         let elementType = ElementType.onnxType(tensor.datatype)
+        // The bytes must be exactly what the shape says: ONNX Runtime reads the
+        // shape's worth from a view, and the copy below writes that many.
+        let elements = tensor.shape.elementCount ?? -1
+        guard let size = tensor.datatype.elementSize, elements >= 0, bytes.count == elements * size else {
+            throw FerryError(
+                .invalidArgument,
+                "input '\(tensor.name)' of model '\(model)' holds \(bytes.count) bytes, which shape \(tensor.shape) of \(tensor.datatype.rawValue) does not match"
+            )
+        }
         var value: OpaquePointer?
         do throws(ONNXRuntimeFailure) {
             try tensor.shape.withInt64Dimensions { shape throws(ONNXRuntimeFailure) in

@@ -77,7 +77,25 @@ public final class InferenceServer: Sendable {
             throw FerryError(.unavailable, "the server is shutting down")
         }
         let started = ContinuousClock.now
-        let model = try servingVersion(name, version)
+        var model = try servingVersion(name, version)
+        // A version picked just before a swap or unload retired it refuses the
+        // request; the table then names its successor (or says why there is none).
+        for _ in 0..<3 {
+            if let response = try await run(request, on: model, name: name, started: started) { return response }
+            let next = try servingVersion(name, version)
+            guard next !== model else { break }
+            model = next
+        }
+        throw FerryError(.unavailable, "model '\(name)' is unloading")
+    }
+
+    /// Runs a request on one loaded version; `nil` if that version was retired first.
+    private func run(
+        _ request: InferenceRequest,
+        on model: LoadedModelVersion,
+        name: String,
+        started: ContinuousClock.Instant
+    ) async throws(FerryError) -> InferenceResponse? {
         let config = model.configuration
         do throws(FerryError) {
             let clientSignature = ModelSignature(
@@ -86,8 +104,8 @@ public final class InferenceServer: Sendable {
             )
             let outputNames = try clientSignature.validate(request, modelName: name)
             let batchSize = try Self.batchSize(of: request, config: config, model: name)
-            let inputs = Self.modelInputs(request.inputs, config: config, batchSize: batchSize)
-            let (outputs, timing) = try await model.executor.execute(inputs, outputs: outputNames)
+            let inputs = try Self.modelInputs(request.inputs, config: config, batchSize: batchSize)
+            guard let (outputs, timing) = try await model.executor.execute(inputs, outputs: outputNames) else { return nil }
             let total = ContinuousClock.now - started
             model.statistics.recordSuccess(batchSize: batchSize, total: total, queue: timing.queue, compute: timing.compute)
             model.metrics.recordSuccess(batchSize: batchSize, total: total, queue: timing.queue, compute: timing.compute)
@@ -103,6 +121,11 @@ public final class InferenceServer: Sendable {
             model.metrics.recordFailure(total: total)
             throw error
         }
+    }
+
+    /// Requests queued or running on a model's serving versions.
+    public func pendingRequests(model name: String) -> Int {
+        (manager.table.entry(name)?.versions.values).map { $0.reduce(0) { $0 + $1.executor.pending } } ?? 0
     }
 
     // MARK: Statistics and repository
@@ -201,12 +224,19 @@ public final class InferenceServer: Sendable {
     }
 
     /// Applies the configured `reshape`: the model sees that shape instead of `dims`.
-    static func modelInputs(_ inputs: [Tensor], config: ModelConfiguration, batchSize: Int) -> [Tensor] {
+    static func modelInputs(_ inputs: [Tensor], config: ModelConfiguration, batchSize: Int) throws(FerryError) -> [Tensor] {
         guard config.inputs.contains(where: { $0.reshape != nil }) else { return inputs }
-        return inputs.map { tensor in
+        return try inputs.map { tensor throws(FerryError) in
             guard let reshape = config.inputs.first(where: { $0.name == tensor.name })?.reshape else { return tensor }
+            let target = config.maxBatchSize > 0 ? [batchSize] + reshape : reshape
+            guard let shape = resolve(target, elements: tensor.shape.elementCount ?? -1) else {
+                throw FerryError(
+                    .invalidArgument,
+                    "input '\(tensor.name)' of shape \(tensor.shape) cannot take the configured reshape \(TensorShape(target))"
+                )
+            }
             var reshaped = tensor
-            reshaped.shape = TensorShape(config.maxBatchSize > 0 ? [batchSize] + reshape : reshape)
+            reshaped.shape = shape
             return reshaped
         }
     }
@@ -216,11 +246,26 @@ public final class InferenceServer: Sendable {
         guard config.outputs.contains(where: { $0.reshape != nil }) else { return outputs }
         return outputs.map { tensor in
             guard let output = config.outputs.first(where: { $0.name == tensor.name }), output.reshape != nil,
-                !output.dims.contains(-1)
+                let shape = resolve(
+                    config.maxBatchSize > 0 ? [batchSize] + output.dims : output.dims, elements: tensor.shape.elementCount ?? -1)
             else { return tensor }
             var reshaped = tensor
-            reshaped.shape = TensorShape(config.maxBatchSize > 0 ? [batchSize] + output.dims : output.dims)
+            reshaped.shape = shape
             return reshaped
         }
+    }
+
+    /// A shape with at most one -1, resolved so it holds exactly `elements`.
+    static func resolve(_ dimensions: [Int], elements: Int) -> TensorShape? {
+        guard elements >= 0, dimensions.filter({ $0 == -1 }).count <= 1 else { return nil }
+        var known = 1
+        for dimension in dimensions where dimension != -1 {
+            let (product, overflow) = known.multipliedReportingOverflow(by: dimension)
+            guard !overflow, dimension >= 0 else { return nil }
+            known = product
+        }
+        guard dimensions.contains(-1) else { return known == elements ? TensorShape(dimensions) : nil }
+        guard known > 0, elements % known == 0 else { return nil }
+        return TensorShape(dimensions.map { $0 == -1 ? elements / known : $0 })
     }
 }

@@ -26,6 +26,10 @@ public actor ModelManager {
     /// Fingerprints of a failed load, so polling does not retry unchanged files.
     private var failedAttempts: [String: [Int64: VersionFingerprint]] = [:]
     private var initialLoadDone = false
+    /// Models with a load or unload under way, and who waits for them: the
+    /// actor is reentrant across awaits, so operations on one model are
+    /// queued here to run one at a time.
+    private var busy: [String: [CheckedContinuation<Void, Never>]] = [:]
 
     public init(
         repository: ModelRepository,
@@ -76,6 +80,38 @@ public actor ModelManager {
     /// fully loaded before they replace the old ones; requests already running
     /// on an old version finish on it.
     public func load(_ name: String) async throws(FerryError) {
+        await acquire(name)
+        defer { release(name) }
+        try await performLoad(name)
+    }
+
+    /// Unloads a model: new requests are refused at once, running ones finish.
+    public func unload(_ name: String) async throws(FerryError) {
+        await acquire(name)
+        defer { release(name) }
+        try await performUnload(name)
+    }
+
+    private func acquire(_ name: String) async {
+        guard busy[name] != nil else {
+            busy[name] = []
+            return
+        }
+        await withCheckedContinuation { busy[name, default: []].append($0) }
+    }
+
+    /// Hands the model to the next waiting operation, if any.
+    private func release(_ name: String) {
+        guard var waiters = busy[name], !waiters.isEmpty else {
+            busy[name] = nil
+            return
+        }
+        let next = waiters.removeFirst()
+        busy[name] = waiters
+        next.resume()
+    }
+
+    private func performLoad(_ name: String) async throws(FerryError) {
         let entry = try repository.entry(named: name)
         let previous = table.entry(name)
         let serving = previous?.versions ?? [:]
@@ -90,6 +126,16 @@ public actor ModelManager {
                     .map { FileManager.default.fileExists(atPath: $0) } ?? false
             }
             let selected = configuration.versionPolicy.select(from: Array(available))
+            if selected.isEmpty && !serving.isEmpty {
+                // Its version files are gone: stop serving it, as Triton does.
+                let replaced = table.publish(
+                    name,
+                    ServingTable.Entry(state: .unavailable, reason: "no version left in the repository", versions: [:])
+                )
+                retire(Array((replaced?.versions ?? [:]).values))
+                logger.info("model unloaded: no version left in the repository", metadata: ["model": "\(name)"])
+                return
+            }
             guard !selected.isEmpty else {
                 throw FerryError(
                     .failedPrecondition,
@@ -131,7 +177,10 @@ public actor ModelManager {
                 throw FerryError(.failedPrecondition, failures.joined(separator: "; "))
             }
             failedAttempts[name] = nil
-            table.publish(name, ServingTable.Entry(state: .ready, reason: failures.joined(separator: "; "), versions: loaded))
+            let replaced = table.publish(
+                name, ServingTable.Entry(state: .ready, reason: failures.joined(separator: "; "), versions: loaded))
+            // Retire first, so a reloaded version number ends with its gauge at 1.
+            retire((replaced?.versions ?? [:]).values.filter { old in !loaded.values.contains { $0 === old } })
             for (version, model) in loaded where serving[version] !== model {
                 ModelStateMetric.set(model: name, version: String(version), ready: true)
                 logger.info(
@@ -139,7 +188,6 @@ public actor ModelManager {
                     metadata: ["model": "\(name)", "version": "\(version)", "instances": "\(model.executor.instanceCount)"]
                 )
             }
-            retire(serving.values.filter { old in !loaded.values.contains { $0 === old } })
         } catch {
             if serving.isEmpty {
                 table.setState(name, .unavailable, reason: error.message)
@@ -151,8 +199,7 @@ public actor ModelManager {
         }
     }
 
-    /// Unloads a model: new requests are refused at once, running ones finish.
-    public func unload(_ name: String) async throws(FerryError) {
+    private func performUnload(_ name: String) async throws(FerryError) {
         guard let entry = table.entry(name) else {
             _ = try repository.entry(named: name)  // unknown in the repository: say so
             return
@@ -217,14 +264,15 @@ public actor ModelManager {
         logger.info("loading model", metadata: ["model": "\(name)", "version": "\(version)", "file": "\(file)"])
         return try await BlockingWork.run("ferry load \(name)") { () throws(FerryError) -> LoadedModelVersion in
             let sessions = try (0..<instances).map { _ throws(FerryError) in try backend.loadModel(atPath: file, name: name) }
-            let completed = try configuration.completed(with: sessions[0].signature, defaultMaxBatchSize: defaultMaxBatchSize)
+            var completed = try configuration.completed(with: sessions[0].signature, defaultMaxBatchSize: defaultMaxBatchSize)
+            completed.instanceCount = instances
             return LoadedModelVersion(name: name, version: version, configuration: completed, sessions: sessions, fingerprint: fingerprint)
         }
     }
 
     /// Old versions stop taking requests (they are no longer in the table) and
     /// are released once their running requests finish.
-    private func retire(_ versions: [LoadedModelVersion]) {
+    private func retire(_ versions: some Sequence<LoadedModelVersion>) {
         for model in versions {
             ModelStateMetric.set(model: model.name, version: String(model.version), ready: false)
             Task { await model.executor.drain() }

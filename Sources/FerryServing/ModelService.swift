@@ -23,7 +23,8 @@ public struct ModelService: Service {
         await manager.loadInitialModels(explicitlyNamed: initialModels)
         if manager.controlMode == .poll {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                try? await Task.sleep(for: pollInterval)
+                // Woken by a graceful shutdown, not only by the timer.
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
                 await manager.poll()
             }

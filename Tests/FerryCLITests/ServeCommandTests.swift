@@ -57,12 +57,13 @@ final class ServerProcess: Sendable {
         throw FerryError(.unavailable, "ferry serve did not log '\(message)':\n\(logText)")
     }
 
-    func waitUntilModelsReady(httpPort: Int) async throws {
+    func waitUntilModelsReady(count: Int) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            if logText.contains("\"message\":\"model version ready\"") { return }
+            if logText.components(separatedBy: "\"message\":\"model version ready\"").count - 1 >= count { return }
             try await Task.sleep(for: .milliseconds(50))
         }
+        throw FerryError(.unavailable, "ferry serve did not load \(count) models:\n\(logText)")
     }
 
     /// Sends SIGTERM and returns the exit status.
@@ -83,7 +84,7 @@ struct ServeCommandTests {
         let grpcPort = try await server.port("gRPC listening")
         let metricsPort = try await server.port("metrics listening")
         #expect(Set([httpPort, grpcPort, metricsPort]).count == 3)
-        try await server.waitUntilModelsReady(httpPort: httpPort)
+        try await server.waitUntilModelsReady(count: 2)
 
         let request = try FerryProcess.requestFile(
             #"{"id":"r7","inputs":[{"name":"a","shape":[2,4],"datatype":"FP32","data":[1,2,3,4,5,6,7,8]},{"name":"b","shape":[2],"datatype":"INT64","data":[-1,5]},{"name":"c","shape":[2],"datatype":"BYTES","data":["x","yz"]}]}"#

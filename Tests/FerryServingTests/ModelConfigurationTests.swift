@@ -75,6 +75,10 @@ struct ModelConfigurationTests {
             ),
             ("version_policy: { latest: { num_versions: 0 } }", "config field version_policy.latest.num_versions must be at least 1"),
             (
+                "max_batch_size: 4\ninput [ { name: \"input\", data_type: TYPE_FP32, dims: [ 2, 3 ], reshape: { shape: [ 64 ] } } ]",
+                "config field input 'input' has dims [2, 3] and reshape [64], which hold different numbers of elements"
+            ),
+            (
                 "max_batch_size: 4\ndynamic_batching { preferred_batch_size: [ 8 ] }",
                 "config field dynamic_batching.preferred_batch_size has 8"
             ),

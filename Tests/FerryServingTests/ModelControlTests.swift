@@ -117,48 +117,134 @@ struct ModelControlTests {
         #expect(try await server.infer(swapped, model: "m").outputs.map { $0.name } == ["x", "negated"])
     }
 
-    @Test("unloading drains: requests already queued or running all finish")
+    @Test("unloading drains: every request already running or queued finishes; new ones are refused")
     func drainOnUnload() async throws {
         let repository = try TestRepository()
         try repository.add("mlp")
-        let server = try await repository.server(mode: .explicit, load: ["*"])
-        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for index in 0..<64 {
-                group.addTask {
-                    do {
-                        _ = try await server.infer(mlpRequest(batch: 4, seed: index), model: "mlp")
-                        return true
-                    } catch let error as FerryError where error.code == .unavailable {
-                        return false  // arrived after the unload began: refused, never dropped
-                    }
-                }
-            }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(2))
-                try await server.unloadModel("mlp")
-                return true
-            }
-            var outcomes: [Bool] = []
-            for try await outcome in group { outcomes.append(outcome) }
-            return outcomes
+        let gate = Gate()
+        let manager = ModelManager(
+            repository: try ModelRepository(path: repository.path),
+            backend: GatedBackend(inner: try TestRepository.backend(), gate: gate),
+            controlMode: .explicit
+        )
+        await manager.loadInitialModels(explicitlyNamed: ["mlp"])
+        let server = InferenceServer(manager: manager)
+
+        let accepted = (0..<6).map { index in Task { try await server.infer(mlpRequest(seed: index), model: "mlp") } }
+        // One request runs (held at the gate), five wait in the queue.
+        try await waitFor { server.pendingRequests(model: "mlp") == 6 && gate.arrivals == 1 }
+
+        let unloaded = Flag()
+        let unloading = Task {
+            try await server.unloadModel("mlp")
+            unloaded.set()
         }
-        #expect(results.count == 65)
-        let stats = try? server.statistics(model: "mlp")
-        #expect(stats == nil || stats!.isEmpty)
+        try await waitFor { !server.isModelReady("mlp") }
+        let refused = try await #require(throws: FerryError.self) { try await server.infer(mlpRequest(), model: "mlp") }
+        #expect(refused.code == .unavailable)
+        #expect(refused.message == "model 'mlp' is not ready (UNLOADING)")
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(!unloaded.isSet, "unload returned while requests were still running")
+
+        gate.release()
+        for request in accepted {
+            #expect(try await request.value.outputs[0].shape == [1, 16])
+        }
+        try await unloading.value
+        #expect(unloaded.isSet)
+        #expect(
+            await server.repositoryIndex().contains(ModelIndexEntry(name: "mlp", version: nil, state: .unavailable, reason: "unloaded")))
     }
 
-    @Test("shutting down refuses new requests and lets running ones finish")
+    @Test("a swap lets requests queued on the old version finish there")
+    func swapFinishesQueuedRequests() async throws {
+        let repository = try TestRepository()
+        try repository.add("mlp", version: 1)
+        let gate = Gate()
+        let manager = ModelManager(
+            repository: try ModelRepository(path: repository.path),
+            backend: GatedBackend(inner: try TestRepository.backend(), gate: gate),
+            controlMode: .poll
+        )
+        await manager.loadInitialModels()
+        let server = InferenceServer(manager: manager)
+        let queued = (0..<4).map { index in Task { try await server.infer(mlpRequest(seed: index), model: "mlp") } }
+        try await waitFor { server.pendingRequests(model: "mlp") == 4 }
+
+        try repository.add("mlp", version: 2)
+        await manager.poll()
+        gate.release()
+        for request in queued { #expect(try await request.value.modelVersion == "1") }
+        #expect(try await server.infer(mlpRequest(), model: "mlp").modelVersion == "2")
+    }
+
+    @Test("concurrent loads and unloads of one model run one at a time and leave a consistent state")
+    func concurrentControl() async throws {
+        let repository = try TestRepository()
+        try repository.add("mlp")
+        let server = try await repository.server(mode: .explicit, load: [])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<12 {
+                group.addTask {
+                    if index % 2 == 0 { try await server.loadModel("mlp") } else { try await server.unloadModel("mlp") }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let index = await server.repositoryIndex().filter { $0.name == "mlp" }
+        if server.isModelReady("mlp") {
+            #expect(index == [ModelIndexEntry(name: "mlp", version: "1", state: .ready)])
+            _ = try await server.infer(mlpRequest(), model: "mlp")
+        } else {
+            #expect(index == [ModelIndexEntry(name: "mlp", version: nil, state: .unavailable, reason: "unloaded")])
+        }
+        try await server.loadModel("mlp")
+        #expect(try await server.infer(mlpRequest(), model: "mlp").modelVersion == "1")
+    }
+
+    @Test("a poll after a model's version directories are deleted stops serving it")
+    func versionsDeleted() async throws {
+        let repository = try TestRepository()
+        try repository.add("mlp")
+        let manager = ModelManager(
+            repository: try ModelRepository(path: repository.path), backend: try TestRepository.backend(), controlMode: .poll)
+        await manager.loadInitialModels()
+        let server = InferenceServer(manager: manager)
+        try FileManager.default.removeItem(at: repository.url.appendingPathComponent("mlp/1"))
+        await manager.poll()
+        #expect(!server.isModelReady("mlp"))
+        let error = try await #require(throws: FerryError.self) { try await server.infer(mlpRequest(), model: "mlp") }
+        #expect(error.message == "model 'mlp' is not ready (UNAVAILABLE: no version left in the repository)")
+    }
+
+    @Test("shutting down refuses new requests and lets the running one finish")
     func shutdown() async throws {
         let repository = try TestRepository()
         try repository.add("mlp")
-        let server = try await repository.server()
-        async let running = server.infer(mlpRequest(batch: 4), model: "mlp")
+        let gate = Gate()
+        let manager = ModelManager(
+            repository: try ModelRepository(path: repository.path), backend: GatedBackend(inner: try TestRepository.backend(), gate: gate))
+        await manager.loadInitialModels()
+        let server = InferenceServer(manager: manager)
+        let running = Task { try await server.infer(mlpRequest(batch: 4), model: "mlp") }
+        try await waitFor { gate.arrivals == 1 }
         server.beginShutdown()
-        await server.manager.unloadAll()
-        _ = try? await running
-        #expect(await server.isReady() == false)
+        let stopping = Task { await server.manager.unloadAll() }
         let error = try await #require(throws: FerryError.self) { try await server.infer(mlpRequest(), model: "mlp") }
         #expect(error.message == "the server is shutting down")
+        #expect(await server.isReady() == false)
+        gate.release()
+        #expect(try await running.value.outputs[0].shape == [4, 16])
+        await stopping.value
+    }
+}
+
+/// Polls a condition (up to 10 s) for states that other threads reach.
+func waitFor(_ condition: @Sendable () async -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while !(await condition()) {
+        guard ContinuousClock.now < deadline else { throw FerryError(.deadlineExceeded, "condition not reached in 10 s") }
+        try await Task.sleep(for: .milliseconds(2))
     }
 }
 

@@ -19,7 +19,7 @@ final class ModelExecutor: @unchecked Sendable {
         let inputs: [Tensor]
         let outputs: [String]
         let enqueued: ContinuousClock.Instant
-        let completion: @Sendable (Result<([Tensor], Timing), FerryError>) -> Void
+        let completion: @Sendable (Result<([Tensor], Timing), FerryError>?) -> Void
     }
 
     let name: String
@@ -49,21 +49,22 @@ final class ModelExecutor: @unchecked Sendable {
 
     var instanceCount: Int { sessions.count }
 
-    /// Queues a request and waits for its outputs.
-    func execute(_ inputs: [Tensor], outputs: [String]) async throws(FerryError) -> ([Tensor], Timing) {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<([Tensor], Timing), FerryError>, Never>) in
+    /// Queues a request and waits for its outputs; `nil` when this version
+    /// has been retired (replaced or unloaded) and takes no new requests.
+    func execute(_ inputs: [Tensor], outputs: [String]) async throws(FerryError) -> ([Tensor], Timing)? {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<([Tensor], Timing), FerryError>?, Never>) in
             let job = Job(inputs: inputs, outputs: outputs, enqueued: .now) { continuation.resume(returning: $0) }
             condition.lock()
             guard accepting else {
                 condition.unlock()
-                job.completion(.failure(FerryError(.unavailable, "model '\(name)' is unloading")))
+                continuation.resume(returning: nil)
                 return
             }
             queue.append(job)
             condition.signal()
             condition.unlock()
         }
-        return try result.get()
+        return try result?.get()
     }
 
     /// Requests queued or running.

@@ -161,9 +161,15 @@ extension ModelConfiguration {
                 )
             }
             // With reshape the model sees `reshape`; without, it sees `dims`.
+            if let reshape = tensor.reshape, !Self.sameElementCount(tensor.dims, reshape) {
+                throw FerryError(
+                    .failedPrecondition,
+                    "model '\(model)': config field \(field) '\(tensor.name)' has dims \(tensor.dims) and reshape \(reshape), which hold different numbers of elements"
+                )
+            }
             let seen = tensor.reshape ?? tensor.dims
             let compatible = seen.count == modelDims.count && zip(seen, modelDims).allSatisfy { $0 == $1 || $0 == -1 || $1 == -1 }
-            guard compatible || tensor.reshape != nil && Self.sameElementCount(tensor.dims, modelDims) else {
+            guard compatible else {
                 throw FerryError(
                     .failedPrecondition,
                     "model '\(model)': config field \(field) '\(tensor.name)' has dims \(tensor.dims)\(batching ? " (plus the batch dimension)" : ""), but the model's shape is \(spec.shapeDescription)"
@@ -173,9 +179,22 @@ extension ModelConfiguration {
         }
     }
 
+    /// Whether two shapes can hold the same elements: equal fixed products,
+    /// or each with one -1 and equal products of the rest (Triton's rule).
     private static func sameElementCount(_ a: [Int], _ b: [Int]) -> Bool {
-        guard !a.contains(-1), !b.contains(-1) else { return true }
-        return a.reduce(1, *) == b.reduce(1, *)
+        func split(_ dims: [Int]) -> (wildcards: Int, product: Int?) {
+            var product = 1
+            for dim in dims where dim != -1 {
+                let (next, overflow) = product.multipliedReportingOverflow(by: dim)
+                if overflow { return (0, nil) }
+                product = next
+            }
+            return (dims.filter { $0 == -1 }.count, product)
+        }
+        let (wildA, productA) = split(a)
+        let (wildB, productB) = split(b)
+        guard let productA, let productB, wildA <= 1, wildB <= 1, wildA == wildB else { return false }
+        return productA == productB
     }
 }
 
