@@ -14,7 +14,7 @@ public final class GRPCInferenceClient: InferenceClient {
     public init(host: String, port: Int) throws(FerryError) {
         target = "\(host):\(port)"
         do {
-            let resolvable: any ResolvableTarget = host.contains(":") ? .ipv6(host: host, port: port) : .dns(host: host, port: port)
+            let resolvable: any ResolvableTarget = host.contains(":") ? .ipv6(address: host, port: port) : .dns(host: host, port: port)
             grpc = GRPCClient(transport: try .http2NIOPosix(target: resolvable, transportSecurity: .plaintext))
         } catch {
             throw FerryError(.invalidArgument, "cannot set up a gRPC connection to \(host):\(port): \(error)")

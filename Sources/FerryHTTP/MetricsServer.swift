@@ -12,7 +12,10 @@ public func buildMetricsApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
-    let residentMemory = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
+    let residentMemory = registry.makeGauge(
+        descriptor: MetricNameDescriptor(
+            namespace: "process", metricName: "resident_memory", unitName: "bytes", helpText: "Resident memory size in bytes.")
+    )
     router.get("/metrics") { _, _ in
         // Sampled when scraped: the figure is always current and costs nothing between scrapes.
         if let bytes = ProcessMemory.residentBytes() { residentMemory.set(Double(bytes)) }

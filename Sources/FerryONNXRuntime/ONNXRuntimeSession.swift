@@ -139,18 +139,16 @@ public final class ONNXRuntimeSession: ModelSession, @unchecked Sendable {
                     tensors.reserveCapacity(outputs.count)
                     // ONNX Runtime may return a caller's input buffer as an output
                     // (a graph output that is a graph input, or an aliasing op such as
-                    // Reshape on one). Such memory is the request's, so it is copied.
+                    // Reshape on one). That memory is the request's, so it is copied.
+                    // (Inputs ONNX Runtime copied itself are refcounted by it, and safe.)
                     func isInputMemory(_ address: UnsafeRawPointer) -> Bool {
-                        for (position, tensor) in inputs.enumerated() where tensor.datatype != .bytes {
-                            var base: UnsafeMutableRawPointer?
-                            guard (try? runtime.check(runtime.api.pointee.GetTensorMutableData!(values[position], &base), "")) != nil,
-                                let base
-                            else { continue }
-                            if address >= UnsafeRawPointer(base) && address < UnsafeRawPointer(base) + max(tensor.data.count, 1) {
-                                return true
-                            }
+                        inputs.contains { tensor in
+                            tensor.datatype != .bytes
+                                && tensor.data.withUnsafeBytes { bytes in
+                                    guard let base = bytes.baseAddress else { return false }
+                                    return address >= base && address < base + bytes.count
+                                }
                         }
-                        return false
                     }
                     for index in 0..<outputs.count {
                         let value = results[index]!

@@ -68,8 +68,8 @@ enum OutputValue {
             try runtime.check(api.GetDimensions!(info, buffer.baseAddress, rank), "GetDimensions")
             return TensorShape(buffer.map { Int($0) })
         }
-        var count = 0
-        try runtime.check(api.GetTensorShapeElementCount!(info, &count), "GetTensorShapeElementCount")
+        // The element count follows from the shape; no need to ask ONNX Runtime.
+        let count = shape.elementCount ?? 0
 
         guard let datatype = ElementType.dataType(elementType) else {
             throw ONNXRuntimeFailure(
