@@ -105,15 +105,23 @@ public final class InferenceServer: Sendable {
             let outputNames = try clientSignature.validate(request, modelName: name)
             let batchSize = try Self.batchSize(of: request, config: config, model: name)
             let inputs = try Self.modelInputs(request.inputs, config: config, batchSize: batchSize)
-            guard let (outputs, timing) = try await model.executor.execute(inputs, outputs: outputNames) else { return nil }
+            let policy = model.executor.policy
+            guard
+                let execution = try await model.executor.execute(
+                    inputs,
+                    outputs: outputNames,
+                    priority: try policy.priority(of: request, model: name),
+                    timeout: try policy.timeout(of: request)
+                )
+            else { return nil }
             let total = ContinuousClock.now - started
-            model.statistics.recordSuccess(batchSize: batchSize, total: total, queue: timing.queue, compute: timing.compute)
-            model.metrics.recordSuccess(batchSize: batchSize, total: total, queue: timing.queue, compute: timing.compute)
+            model.statistics.recordSuccess(total: total, queue: execution.queue, compute: execution.compute)
+            model.metrics.recordSuccess(total: total, queue: execution.queue, compute: execution.compute)
             return InferenceResponse(
                 modelName: name,
                 modelVersion: String(model.version),
                 id: request.id,
-                outputs: Self.clientOutputs(outputs, config: config, batchSize: batchSize)
+                outputs: Self.clientOutputs(execution.outputs, config: config, batchSize: batchSize)
             )
         } catch {
             let total = ContinuousClock.now - started

@@ -27,9 +27,15 @@ public final class LoadedModelVersion: Sendable {
         self.signature = sessions[0].signature
         self.metadata = sessions[0].metadata
         self.fingerprint = fingerprint
-        self.executor = ModelExecutor(name: name, sessions: sessions)
-        self.statistics = StatisticsRecorder(name: name, version: String(version))
-        self.metrics = ModelMetrics(model: name, version: String(version))
+        let statistics = StatisticsRecorder(name: name, version: String(version))
+        let metrics = ModelMetrics(model: name, version: String(version))
+        self.statistics = statistics
+        self.metrics = metrics
+        self.executor = ModelExecutor(name: name, sessions: sessions, policy: SchedulingPolicy(configuration: configuration)) {
+            rows, compute in
+            statistics.recordExecution(batchSize: rows, compute: compute)
+            metrics.recordExecution(batchSize: rows)
+        }
     }
 }
 

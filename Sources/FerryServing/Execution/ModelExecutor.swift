@@ -1,68 +1,103 @@
 import FerryCore
 import Foundation
+import Synchronization
 
-/// Runs one model version's requests on threads it owns.
+/// Runs one model version's requests on threads it owns, batching them.
 ///
 /// ONNX Runtime calls block for the length of the computation, so they never
 /// run on Swift's cooperative pool or on NIO event loops: each model instance
-/// is a thread that takes the next queued request when it is free.
+/// is a thread. When an instance becomes free it takes a batch from what is
+/// queued then — the oldest request of the highest priority and the requests
+/// that can share its execution, up to `max_batch_size` rows. Requests that
+/// arrive while every instance is busy wait and join the next batch.
 ///
 /// `@unchecked Sendable`: every mutable property is read and written only
 /// while holding `condition`'s lock.
 final class ModelExecutor: @unchecked Sendable {
-    struct Timing: Sendable {
+    struct Execution: Sendable {
+        var outputs: [Tensor]
         var queue: Duration
         var compute: Duration
+        /// Rows in the execution this request was part of.
+        var batchRows: Int
     }
 
-    private struct Job {
+    fileprivate struct Job: QueuedJob {
+        let id: UInt64
         let inputs: [Tensor]
         let outputs: [String]
+        let batchKey: BatchAssembler.Key
+        let rows: Int
+        let priority: Int
         let enqueued: ContinuousClock.Instant
-        let completion: @Sendable (Result<([Tensor], Timing), FerryError>?) -> Void
+        let deadline: ContinuousClock.Instant?
+        let completion: @Sendable (Result<Execution, FerryError>?) -> Void
     }
 
     let name: String
+    let policy: SchedulingPolicy
     private let sessions: [any ModelSession]
+    private let onExecution: @Sendable (_ rows: Int, _ compute: Duration) -> Void
     private let condition = NSCondition()
-    private var queue: [Job] = []
-    private var queueHead = 0
+    private var queue: RequestQueue<Job>
+    private var nextID: UInt64 = 0
     private var accepting = true
-    private var busy = 0
+    /// Requests in executions now running.
+    private var running = 0
     private var liveThreads = 0
-    private var threads: [Thread] = []
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// One thread per session; each session is one model instance.
-    init(name: String, sessions: [any ModelSession]) {
+    init(
+        name: String,
+        sessions: [any ModelSession],
+        policy: SchedulingPolicy,
+        onExecution: @escaping @Sendable (_ rows: Int, _ compute: Duration) -> Void = { _, _ in }
+    ) {
         precondition(!sessions.isEmpty)
         self.name = name
         self.sessions = sessions
+        self.policy = policy
+        self.onExecution = onExecution
+        self.queue = RequestQueue(levels: policy.priorityLevels)
+        liveThreads = sessions.count
         for (index, session) in sessions.enumerated() {
             let thread = Thread { [self] in work(session) }
             thread.name = "ferry \(name) instance \(index)"
-            threads.append(thread)
+            thread.start()
         }
-        liveThreads = threads.count
-        for thread in threads { thread.start() }
     }
 
     var instanceCount: Int { sessions.count }
 
-    /// Queues a request and waits for its outputs; `nil` when this version
-    /// has been retired (replaced or unloaded) and takes no new requests.
-    func execute(_ inputs: [Tensor], outputs: [String]) async throws(FerryError) -> ([Tensor], Timing)? {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<([Tensor], Timing), FerryError>?, Never>) in
-            let job = Job(inputs: inputs, outputs: outputs, enqueued: .now) { continuation.resume(returning: $0) }
-            condition.lock()
-            guard accepting else {
-                condition.unlock()
-                continuation.resume(returning: nil)
-                return
+    /// Queues a request and waits for its outputs; `nil` when this version has
+    /// been retired (replaced or unloaded) and takes no new requests. A task
+    /// cancelled while its request waits takes the request out of the queue.
+    func execute(
+        _ inputs: [Tensor],
+        outputs: [String],
+        priority: Int,
+        timeout: Duration?
+    ) async throws(FerryError) -> Execution? {
+        let id = allocateID()
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Execution, FerryError>?, Never>) in
+                let now = ContinuousClock.now
+                let job = Job(
+                    id: id,
+                    inputs: inputs,
+                    outputs: outputs,
+                    batchKey: BatchAssembler.Key(inputs: inputs, outputs: outputs),
+                    rows: policy.maxBatchSize > 0 ? BatchAssembler.batchSize(of: inputs) : 1,
+                    priority: priority,
+                    enqueued: now,
+                    deadline: timeout.map { now + $0 },
+                    completion: { continuation.resume(returning: $0) }
+                )
+                enqueue(job)
             }
-            queue.append(job)
-            condition.signal()
-            condition.unlock()
+        } onCancel: {
+            cancel(id)
         }
         return try result?.get()
     }
@@ -71,7 +106,7 @@ final class ModelExecutor: @unchecked Sendable {
     var pending: Int {
         condition.lock()
         defer { condition.unlock() }
-        return queue.count - queueHead + busy
+        return queue.count + running
     }
 
     /// Stops taking requests, lets every queued and running one finish, and
@@ -80,6 +115,47 @@ final class ModelExecutor: @unchecked Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             stopAccepting(thenResume: continuation)
         }
+    }
+
+    // MARK: Queue operations (each takes the lock)
+
+    private func allocateID() -> UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        nextID += 1
+        return nextID
+    }
+
+    private func enqueue(_ job: Job) {
+        condition.lock()
+        guard accepting else {
+            condition.unlock()
+            job.completion(nil)
+            return
+        }
+        if Task.isCancelled {
+            condition.unlock()
+            job.completion(.failure(FerryError(.cancelled, "the request to model '\(name)' was cancelled")))
+            return
+        }
+        if policy.maxQueueSize > 0 && queue.count >= policy.maxQueueSize {
+            condition.unlock()
+            job.completion(
+                .failure(
+                    FerryError(.unavailable, "model '\(name)''s queue is full (\(policy.maxQueueSize) requests waiting, max_queue_size)"))
+            )
+            return
+        }
+        queue.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func cancel(_ id: UInt64) {
+        condition.lock()
+        let job = queue.remove(id: id)
+        condition.unlock()
+        job?.completion(.failure(FerryError(.cancelled, "the request to model '\(name)' was cancelled")))
     }
 
     private func stopAccepting(thenResume continuation: CheckedContinuation<Void, Never>) {
@@ -95,40 +171,71 @@ final class ModelExecutor: @unchecked Sendable {
         condition.unlock()
     }
 
+    // MARK: Instances
+
     private func work(_ session: any ModelSession) {
+        condition.lock()
         while true {
-            condition.lock()
-            while queueHead == queue.count && accepting { condition.wait() }
-            if queueHead == queue.count {
-                liveThreads -= 1
-                let waiters = liveThreads == 0 ? drainWaiters : []
-                if liveThreads == 0 { drainWaiters = [] }
+            if queue.isEmpty {
+                if !accepting {
+                    liveThreads -= 1
+                    let waiters = liveThreads == 0 ? drainWaiters : []
+                    if liveThreads == 0 { drainWaiters = [] }
+                    condition.unlock()
+                    for waiter in waiters { waiter.resume() }
+                    return
+                }
+                condition.wait()
+                continue
+            }
+            let now = ContinuousClock.now
+            let late = queue.expire(now: now, action: policy.timeoutAction)
+            if !late.isEmpty {
                 condition.unlock()
-                for waiter in waiters { waiter.resume() }
-                return
+                for job in late {
+                    job.completion(.failure(FerryError(.deadlineExceeded, "the request to model '\(name)' waited longer than its timeout")))
+                }
+                condition.lock()
+                continue
             }
-            let job = queue[queueHead]
-            queueHead += 1
-            if queueHead > 64 && queueHead * 2 > queue.count {
-                queue.removeFirst(queueHead)
-                queueHead = 0
+            let batch = queue.nextBatch(maxRows: policy.maxBatchSize, preferred: policy.preferredBatchSizes)
+            guard let head = batch.first else { continue }
+            // With max_queue_delay, a batch short of its target waits for more
+            // requests until its oldest has waited that long.
+            if policy.maxQueueDelay > .zero && accepting {
+                let rows = batch.reduce(0) { $0 + $1.rows }
+                let target = policy.preferredBatchSizes.last ?? policy.maxBatchSize
+                let until = head.enqueued + policy.maxQueueDelay
+                if rows < target && now < until {
+                    let seconds = Double((until - now).components.attoseconds) / 1e18 + Double((until - now).components.seconds)
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
+                    continue
+                }
             }
-            busy += 1
+            queue.remove(batch)
+            running += batch.count
             condition.unlock()
-
-            let started = ContinuousClock.now
-            let result: Result<[Tensor], FerryError>
-            do throws(FerryError) {
-                result = .success(try session.run(job.inputs, outputs: job.outputs))
-            } catch {
-                result = .failure(error)
-            }
-            let timing = Timing(queue: started - job.enqueued, compute: .now - started)
-
+            run(batch, on: session)
             condition.lock()
-            busy -= 1
-            condition.unlock()
-            job.completion(result.map { ($0, timing) })
+            running -= batch.count
+        }
+    }
+
+    private func run(_ batch: [Job], on session: any ModelSession) {
+        let started = ContinuousClock.now
+        let sizes = batch.map { $0.rows }
+        let rows = sizes.reduce(0, +)
+        do throws(FerryError) {
+            let inputs = BatchAssembler.merge(batch.map { $0.inputs })
+            let outputs = try session.run(inputs, outputs: batch[0].outputs)
+            let compute = ContinuousClock.now - started
+            let perRequest = try BatchAssembler.split(outputs, sizes: batch.count > 1 ? sizes : [rows])
+            onExecution(rows, compute)
+            for (job, outputs) in zip(batch, perRequest) {
+                job.completion(.success(Execution(outputs: outputs, queue: started - job.enqueued, compute: compute, batchRows: rows)))
+            }
+        } catch {
+            for job in batch { job.completion(.failure(error)) }
         }
     }
 }

@@ -23,10 +23,13 @@ struct ModelMetrics: Sendable {
         computeDuration = Counter(label: "ferry_inference_compute_infer_duration_us", dimensions: dimensions)
     }
 
-    func recordSuccess(batchSize: Int, total: Duration, queue: Duration, compute: Duration) {
-        success.increment()
+    func recordExecution(batchSize: Int) {
         inferenceCount.increment(by: batchSize)
         executionCount.increment()
+    }
+
+    func recordSuccess(total: Duration, queue: Duration, compute: Duration) {
+        success.increment()
         requestDuration.increment(by: Int(total.nanoseconds / 1000))
         queueDuration.increment(by: Int(queue.nanoseconds / 1000))
         computeDuration.increment(by: Int(compute.nanoseconds / 1000))

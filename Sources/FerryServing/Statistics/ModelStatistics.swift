@@ -58,7 +58,9 @@ final class StatisticsRecorder: Sendable {
 
     var snapshot: ModelStatistics { state.withLock { $0 } }
 
-    func recordSuccess(batchSize: Int, total: Duration, queue: Duration, compute: Duration) {
+    /// One request answered: its total time, queue wait and the compute of
+    /// the execution it was part of (as Triton counts per request).
+    func recordSuccess(total: Duration, queue: Duration, compute: Duration) {
         state.withLock { stats in
             stats.success.add(total)
             stats.queue.add(queue)
@@ -67,9 +69,15 @@ final class StatisticsRecorder: Sendable {
             stats.computeInput.add(.zero)
             stats.computeInfer.add(compute)
             stats.computeOutput.add(.zero)
+            stats.lastInference = UInt64(Date().timeIntervalSince1970 * 1000)
+        }
+    }
+
+    /// One backend execution of `batchSize` rows (one or more requests).
+    func recordExecution(batchSize: Int, compute: Duration) {
+        state.withLock { stats in
             stats.inferenceCount += UInt64(batchSize)
             stats.executionCount += 1
-            stats.lastInference = UInt64(Date().timeIntervalSince1970 * 1000)
             if let index = stats.batches.firstIndex(where: { $0.batchSize == UInt64(batchSize) }) {
                 stats.batches[index].computeInput.add(.zero)
                 stats.batches[index].computeInfer.add(compute)
