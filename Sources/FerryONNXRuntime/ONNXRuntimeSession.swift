@@ -206,4 +206,10 @@ public struct ONNXRuntimeBackend: Backend {
     public func loadModel(atPath path: String, name: String) throws(FerryError) -> any ModelSession {
         try ONNXRuntimeSession(runtime: runtime, path: path, name: name, options: options)
     }
+
+    public func loadModel(atPath path: String, name: String, suggestedThreads: Int) throws(FerryError) -> any ModelSession {
+        var options = options
+        if options.intraOpThreads == 0 { options.intraOpThreads = max(1, suggestedThreads) }
+        return try ONNXRuntimeSession(runtime: runtime, path: path, name: name, options: options)
+    }
 }

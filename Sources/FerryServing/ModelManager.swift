@@ -21,8 +21,10 @@ public actor ModelManager {
     nonisolated let table = ServingTable()
     private let backend: any Backend
     private let logger: Logger
-    private let defaultInstanceCount: Int
+    private let defaultInstanceCount: Int?
     private let defaultMaxBatchSize: Int
+    private let defaultBatching: ModelConfiguration.DynamicBatching
+    private let cores: Int
     /// Fingerprints of a failed load, so polling does not retry unchanged files.
     private var failedAttempts: [String: [Int64: VersionFingerprint]] = [:]
     private var initialLoadDone = false
@@ -35,15 +37,19 @@ public actor ModelManager {
         repository: ModelRepository,
         backend: any Backend,
         controlMode: ControlMode = .none,
-        defaultInstanceCount: Int = 1,
+        defaultInstanceCount: Int? = 1,
         defaultMaxBatchSize: Int = ModelConfiguration.defaultMaxBatchSize,
+        defaultBatching: ModelConfiguration.DynamicBatching = .init(),
+        cores: Int = ProcessInfo.processInfo.activeProcessorCount,
         logger: Logger = Logger(label: "ferry.models")
     ) {
         self.defaultMaxBatchSize = defaultMaxBatchSize
+        self.defaultBatching = defaultBatching
+        self.cores = max(1, cores)
         self.repository = repository
         self.backend = backend
         self.controlMode = controlMode
-        self.defaultInstanceCount = max(1, defaultInstanceCount)
+        self.defaultInstanceCount = defaultInstanceCount.map { max(1, $0) }
         self.logger = logger
     }
 
@@ -260,14 +266,37 @@ public actor ModelManager {
     ) async throws(FerryError) -> LoadedModelVersion {
         let backend = backend
         let defaultMaxBatchSize = defaultMaxBatchSize
-        let instances = configuration.instanceCount ?? defaultInstanceCount
-        logger.info("loading model", metadata: ["model": "\(name)", "version": "\(version)", "file": "\(file)"])
+        let defaultBatching = defaultBatching
+        let (instances, threads) = Self.instancePlan(configured: configuration.instanceCount ?? defaultInstanceCount, cores: cores)
+        logger.info(
+            "loading model",
+            metadata: [
+                "model": "\(name)", "version": "\(version)", "file": "\(file)", "instances": "\(instances)",
+                "threads_per_instance": "\(threads)", "cores": "\(cores)",
+            ]
+        )
         return try await BlockingWork.run("ferry load \(name)") { () throws(FerryError) -> LoadedModelVersion in
-            let sessions = try (0..<instances).map { _ throws(FerryError) in try backend.loadModel(atPath: file, name: name) }
-            var completed = try configuration.completed(with: sessions[0].signature, defaultMaxBatchSize: defaultMaxBatchSize)
+            let sessions = try (0..<instances).map { _ throws(FerryError) in
+                try backend.loadModel(atPath: file, name: name, suggestedThreads: threads)
+            }
+            var completed = try configuration.completed(
+                with: sessions[0].signature,
+                defaultMaxBatchSize: defaultMaxBatchSize,
+                defaultBatching: defaultBatching
+            )
             completed.instanceCount = instances
             return LoadedModelVersion(name: name, version: version, configuration: completed, sessions: sessions, fingerprint: fingerprint)
         }
+    }
+
+    /// How many instances a version gets and how many threads each may use
+    /// inside an operator, so that together they do not oversubscribe the
+    /// cores: unless configured, one instance per core up to 4 cores (small
+    /// models run best single-threaded, several at once), then cores/2
+    /// instances of 2 threads.
+    package static func instancePlan(configured: Int?, cores: Int) -> (instances: Int, threads: Int) {
+        let instances = configured ?? (cores <= 4 ? cores : cores / 2)
+        return (max(1, instances), max(1, cores / max(1, instances)))
     }
 
     /// Old versions stop taking requests (they are no longer in the table) and

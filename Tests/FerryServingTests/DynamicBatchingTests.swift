@@ -216,3 +216,40 @@ final class OrderLog: Sendable {
     func append(_ value: Int) { values.withLock { $0.append(value) } }
     var entries: [Int] { values.withLock { $0 } }
 }
+
+@Suite("Instances and defaults for models without a config")
+struct InstanceDefaultsTests {
+    @Test("instances and threads per instance never oversubscribe the cores")
+    func instancePlan() {
+        #expect(ModelManager.instancePlan(configured: nil, cores: 1) == (1, 1))
+        #expect(ModelManager.instancePlan(configured: nil, cores: 2) == (2, 1))
+        #expect(ModelManager.instancePlan(configured: nil, cores: 4) == (4, 1))
+        #expect(ModelManager.instancePlan(configured: nil, cores: 16) == (8, 2))
+        #expect(ModelManager.instancePlan(configured: 1, cores: 8) == (1, 8))
+        #expect(ModelManager.instancePlan(configured: 3, cores: 2) == (3, 1))
+    }
+
+    @Test("serve's batching defaults apply to models without a config.pbtxt")
+    func defaultBatching() async throws {
+        let repository = try TestRepository()
+        try repository.add("mlp")
+        var batching = ModelConfiguration.DynamicBatching()
+        batching.defaultQueuePolicy.maxQueueSize = 1
+        batching.preferredBatchSizes = [2]
+        let manager = ModelManager(
+            repository: try ModelRepository(path: repository.path),
+            backend: try TestRepository.backend(),
+            defaultInstanceCount: nil,
+            defaultMaxBatchSize: 8,
+            defaultBatching: batching,
+            cores: 2
+        )
+        await manager.loadInitialModels()
+        let server = InferenceServer(manager: manager)
+        let config = try server.modelConfiguration("mlp")
+        #expect(config.maxBatchSize == 8)
+        #expect(config.dynamicBatching?.defaultQueuePolicy.maxQueueSize == 1)
+        #expect(config.dynamicBatching?.preferredBatchSizes == [2])
+        #expect(config.instanceCount == 2)
+    }
+}

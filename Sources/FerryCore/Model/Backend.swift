@@ -16,4 +16,15 @@ public protocol Backend: Sendable {
     var platform: String { get }
 
     func loadModel(atPath path: String, name: String) throws(FerryError) -> any ModelSession
+
+    /// Loads a model for one of several instances, suggesting how many threads
+    /// the instance should use inside one operator (the server divides the
+    /// cores among instances). A backend with explicitly set threads ignores it.
+    func loadModel(atPath path: String, name: String, suggestedThreads: Int) throws(FerryError) -> any ModelSession
+}
+
+extension Backend {
+    public func loadModel(atPath path: String, name: String, suggestedThreads: Int) throws(FerryError) -> any ModelSession {
+        try loadModel(atPath: path, name: name)
+    }
 }

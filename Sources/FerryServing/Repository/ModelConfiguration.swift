@@ -109,7 +109,8 @@ extension ModelConfiguration {
     /// and rejects anything that contradicts the model, naming the field.
     public func completed(
         with signature: ModelSignature,
-        defaultMaxBatchSize: Int = Self.defaultMaxBatchSize
+        defaultMaxBatchSize: Int = Self.defaultMaxBatchSize,
+        defaultBatching: DynamicBatching = DynamicBatching()
     ) throws(FerryError) -> ModelConfiguration {
         var config = self
         let tensors = signature.inputs + signature.outputs
@@ -120,7 +121,7 @@ extension ModelConfiguration {
         }
         if config.inputs.isEmpty && config.outputs.isEmpty && config.maxBatchSize == 0 && batchable && defaultMaxBatchSize > 0 {
             config.maxBatchSize = defaultMaxBatchSize
-            if config.dynamicBatching == nil { config.dynamicBatching = DynamicBatching() }
+            if config.dynamicBatching == nil { config.dynamicBatching = defaultBatching }
         }
         if config.maxBatchSize > 0 && !batchable {
             let fixed = tensors.first { $0.shape.rank == 0 || $0.shape.dimensions[0] != -1 }!

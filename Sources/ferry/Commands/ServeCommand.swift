@@ -55,8 +55,26 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body accepted, in bytes (larger ones get 413).")
     var maxRequestBytes = Environment.int("FERRY_MAX_REQUEST_BYTES") ?? 64 << 20
 
-    @Option(help: "Instances (sessions, each on its own thread) per model version without instance_group in its config.")
-    var instances = Environment.int("FERRY_INSTANCES") ?? 1
+    @Option(
+        help:
+            "Instances (sessions, each on its own thread) per model version without instance_group in its config (default: chosen from the cores and logged)."
+    )
+    var instances = Environment.int("FERRY_INSTANCES")
+
+    @Option(help: "For models without a config.pbtxt: how long (µs) the first request of a batch may wait for more.")
+    var maxQueueDelayUs = Environment.int("FERRY_MAX_QUEUE_DELAY_US") ?? 0
+
+    @Option(name: .customLong("preferred-batch-size"), help: "For models without a config.pbtxt: a preferred batch size (repeatable).")
+    var preferredBatchSizes: [Int] = Environment.list("FERRY_PREFERRED_BATCH_SIZE").compactMap { Int($0) }
+
+    @Option(help: "For models without a config.pbtxt: requests that may wait; more get 503 (0: no bound).")
+    var maxQueueSize = Environment.int("FERRY_MAX_QUEUE_SIZE") ?? 0
+
+    @Option(
+        help:
+            "For models without a config.pbtxt: how long (µs) a request may wait before it gets 504 (0: no limit; a request's 'timeout' parameter overrides it)."
+    )
+    var defaultTimeoutUs = Environment.int("FERRY_DEFAULT_TIMEOUT_US") ?? 0
 
     @Option(
         help:
@@ -78,8 +96,25 @@ struct ServeCommand: AsyncParsableCommand {
         guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must be 0 or more") }
         guard maxRequestBytes >= 1 else { throw ValidationError("--max-request-bytes must be at least 1") }
         guard defaultMaxBatchSize >= 0 else { throw ValidationError("--default-max-batch-size must be 0 or more") }
-        guard instances >= 1 else { throw ValidationError("--instances must be at least 1") }
+        guard (instances ?? 1) >= 1 else { throw ValidationError("--instances must be at least 1") }
+        guard maxQueueDelayUs >= 0, maxQueueSize >= 0, defaultTimeoutUs >= 0 else {
+            throw ValidationError("--max-queue-delay-us, --max-queue-size and --default-timeout-us must be 0 or more")
+        }
+        guard preferredBatchSizes.allSatisfy({ $0 >= 1 && $0 <= max(defaultMaxBatchSize, 1) }) else {
+            throw ValidationError("--preferred-batch-size must be 1…--default-max-batch-size (\(defaultMaxBatchSize))")
+        }
         guard ["auto", "text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be auto, text or json") }
+    }
+
+    /// `dynamic_batching` for models completed without a config.pbtxt.
+    var defaultBatching: ModelConfiguration.DynamicBatching {
+        var batching = ModelConfiguration.DynamicBatching()
+        batching.maxQueueDelayMicroseconds = UInt64(maxQueueDelayUs)
+        batching.preferredBatchSizes = preferredBatchSizes
+        batching.defaultQueuePolicy.maxQueueSize = UInt32(clamping: maxQueueSize)
+        batching.defaultQueuePolicy.defaultTimeoutMicroseconds = UInt64(defaultTimeoutUs)
+        batching.defaultQueuePolicy.allowTimeoutOverride = true
+        return batching
     }
 
     func run() async throws {
@@ -98,6 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
                 controlMode: modelControlMode,
                 defaultInstanceCount: instances,
                 defaultMaxBatchSize: defaultMaxBatchSize,
+                defaultBatching: defaultBatching,
                 logger: Logger(label: "ferry.models")
             )
             let server = InferenceServer(manager: manager)
