@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(name: "FerryCore"),
@@ -57,6 +58,7 @@ let package = Package(
                 "FerryCore",
                 "FerryGRPC",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
@@ -95,7 +97,7 @@ let package = Package(
         ),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
         .testTarget(name: "FerryONNXRuntimeTests", dependencies: ["FerryCore", "FerryONNXRuntime"]),
-        .testTarget(name: "FerryCLITests", dependencies: ["ferry", "FerryCore"]),
+        .testTarget(name: "FerryCLITests", dependencies: ["ferry", "FerryCore", "FerryClient"]),
         .testTarget(
             name: "FerryServingTests",
             dependencies: ["FerryCore", "FerryServing", "FerryONNXRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]

@@ -66,6 +66,24 @@ public final class GRPCInferenceClient: InferenceClient {
         return try GRPCTensorCoding.response(from: response)
     }
 
+    public func modelStatistics(_ model: String, version: String?) async throws(FerryError) -> RemoteModelStatistics {
+        var request = Inference_ModelStatisticsRequest()
+        request.name = model
+        request.version = version ?? ""
+        let response = try await call { try await service.modelStatistics(request) }
+        var total = RemoteModelStatistics()
+        for stats in response.modelStats {
+            total.successCount += stats.inferenceStats.success.count
+            total.failureCount += stats.inferenceStats.fail.count
+            total.inferenceCount += stats.inferenceCount
+            total.executionCount += stats.executionCount
+            total.queueNanoseconds += stats.inferenceStats.queue.ns
+            total.computeNanoseconds +=
+                stats.inferenceStats.computeInput.ns + stats.inferenceStats.computeInfer.ns + stats.inferenceStats.computeOutput.ns
+        }
+        return total
+    }
+
     public func close() async {
         grpc.beginGracefulShutdown()
         await connections.value

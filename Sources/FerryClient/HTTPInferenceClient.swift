@@ -62,6 +62,27 @@ public final class HTTPInferenceClient: InferenceClient {
         return try InferenceResponse(v2JSON: try JSONParser.parse(data))
     }
 
+    public func modelStatistics(_ model: String, version: String?) async throws(FerryError) -> RemoteModelStatistics {
+        let json = try await getJSON(modelPath(model, version) + "/stats")
+        var total = RemoteModelStatistics()
+        func number(_ value: JSONValue?) -> UInt64 {
+            if case .number(let literal)? = value { return UInt64(literal) ?? 0 }
+            return 0
+        }
+        for stats in json["model_stats"]?.arrayValue ?? [] {
+            let inference = stats["inference_stats"]
+            total.successCount += number(inference?["success"]?["count"])
+            total.failureCount += number(inference?["fail"]?["count"])
+            total.inferenceCount += number(stats["inference_count"])
+            total.executionCount += number(stats["execution_count"])
+            total.queueNanoseconds += number(inference?["queue"]?["ns"])
+            for phase in ["compute_input", "compute_infer", "compute_output"] {
+                total.computeNanoseconds += number(inference?[phase]?["ns"])
+            }
+        }
+        return total
+    }
+
     public func close() async {
         try? await http.shutdown()
     }

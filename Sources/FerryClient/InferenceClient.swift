@@ -9,6 +9,8 @@ public protocol InferenceClient: Sendable {
     func serverMetadata() async throws(FerryError) -> ServerMetadata
     func modelMetadata(_ model: String, version: String?) async throws(FerryError) -> RemoteModelMetadata
     func infer(_ request: InferenceRequest, model: String, version: String?) async throws(FerryError) -> InferenceResponse
+    /// The server's cumulative statistics of a model, summed over its versions.
+    func modelStatistics(_ model: String, version: String?) async throws(FerryError) -> RemoteModelStatistics
     /// Closes connections; the client cannot be used afterwards.
     func close() async
 }
@@ -17,6 +19,32 @@ public struct ServerMetadata: Sendable, Hashable {
     public var name: String
     public var version: String
     public var extensions: [String]
+}
+
+/// Cumulative counters from Triton's statistics extension.
+public struct RemoteModelStatistics: Sendable, Hashable {
+    public var successCount: UInt64 = 0
+    public var failureCount: UInt64 = 0
+    public var inferenceCount: UInt64 = 0
+    public var executionCount: UInt64 = 0
+    /// Total nanoseconds requests waited in the queue.
+    public var queueNanoseconds: UInt64 = 0
+    /// Total nanoseconds of compute (input + infer + output) attributed to requests.
+    public var computeNanoseconds: UInt64 = 0
+
+    public init() {}
+
+    /// What happened between two readings.
+    public func since(_ earlier: RemoteModelStatistics) -> RemoteModelStatistics {
+        var delta = RemoteModelStatistics()
+        delta.successCount = successCount &- earlier.successCount
+        delta.failureCount = failureCount &- earlier.failureCount
+        delta.inferenceCount = inferenceCount &- earlier.inferenceCount
+        delta.executionCount = executionCount &- earlier.executionCount
+        delta.queueNanoseconds = queueNanoseconds &- earlier.queueNanoseconds
+        delta.computeNanoseconds = computeNanoseconds &- earlier.computeNanoseconds
+        return delta
+    }
 }
 
 public struct RemoteModelMetadata: Sendable, Hashable {

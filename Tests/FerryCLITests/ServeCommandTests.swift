@@ -1,3 +1,4 @@
+import FerryClient
 import FerryCore
 import Foundation
 import Synchronization
@@ -130,5 +131,57 @@ struct ServeCommandTests {
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("ferry: cannot reach http://127.0.0.1:1"))
         #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+}
+
+@Suite("ferry bench")
+struct BenchCommandTests {
+    @Test("bench reports numbers consistent with the server's own statistics")
+    func consistentWithServerStatistics() async throws {
+        let server = try ServerProcess(models: ["mlp"])
+        let httpPort = try await server.port("HTTP/REST listening")
+        let grpcPort = try await server.port("gRPC listening")
+        try await server.waitUntilModelsReady(count: 1)
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).json").path
+        let csv = json + ".csv"
+
+        let result = try FerryProcess.run([
+            "bench", "grpc://127.0.0.1:\(grpcPort)", "--model", "mlp", "--concurrency", "1,3", "--duration", "0.5",
+            "--input", "input:2,64", "--json", json, "--csv", csv,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("concurrency 3"))
+        let report = try JSONParser.parse(Data(contentsOf: URL(fileURLWithPath: json)))
+        let steps = try #require(report["results"]?.arrayValue)
+        #expect(steps.count == 2)
+        var measured: UInt64 = 0
+        for step in steps {
+            guard case .number(let requests)? = step["requests"], let count = UInt64(requests) else {
+                Issue.record("no request count")
+                continue
+            }
+            #expect(count > 0)
+            #expect(step["failures"] == .number("0"))
+            // The server counted exactly the requests bench measured, two rows each.
+            #expect(step["server"]?["success_count"] == .number(String(count)))
+            #expect(step["server"]?["inference_count"] == .number(String(count * 2)))
+            measured += count
+        }
+        #expect(try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").count == 3)
+
+        // Read independently: the server saw at least every measured request.
+        let client = try FerryClient.connect(to: "http://127.0.0.1:\(httpPort)")
+        let total = try await client.modelStatistics("mlp", version: nil)
+        await client.close()
+        #expect(total.successCount >= measured)
+        #expect(total.failureCount == 0)
+        #expect(server.terminate() == 0)
+    }
+
+    @Test("an input the model does not have is one clear line")
+    func badInput() throws {
+        let result = try FerryProcess.run(["bench", "http://127.0.0.1:1", "--model", "m", "--input", "nonsense"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("an input is NAME:SHAPE[:DATATYPE]"))
     }
 }
