@@ -584,6 +584,26 @@ def build_edge_cases(w: Writer):
     x = np.arange(8, dtype=np.float32).reshape(2, 4) / 4
     w.add_model("passthrough", model, [{"name": "two_rows", "inputs": [("x", "FP32", x)]}])
 
+    # A model whose run time the request chooses: a Loop of `iterations`
+    # 64x64 matrix products. Tests use it to stop a running request.
+    weight = numpy_helper.from_array(np.full((64, 64), 1.0 / 64, dtype=np.float32), "w")
+    body = helper.make_graph(
+        [helper.make_node("MatMul", ["state_in", "w"], ["state_out"], name="step"),
+         helper.make_node("Identity", ["cond_in"], ["cond_out"], name="keep_going")],
+        "step",
+        [vi("i", TensorProto.INT64, []), vi("cond_in", TensorProto.BOOL, []), vi("state_in", TensorProto.FLOAT, [1, 64])],
+        [vi("cond_out", TensorProto.BOOL, []), vi("state_out", TensorProto.FLOAT, [1, 64])])
+    true = numpy_helper.from_array(np.array(True), "true")
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["iterations", "true", "x"], ["y"], name="loop", body=body)],
+        "slow",
+        [vi("iterations", TensorProto.INT64, []), vi("x", TensorProto.FLOAT, [1, 64])],
+        [vi("y", TensorProto.FLOAT, [1, 64])], initializer=[weight, true])
+    model = make_model(graph, doc="Runs `iterations` 64x64 matrix products: its run time is the request's choice.")
+    w.add_model("slow", model, [{"name": "three_steps", "inputs": [
+        ("iterations", "INT64", np.array(3, dtype=np.int64)),
+        ("x", "FP32", np.ones((1, 64), dtype=np.float32))]}])
+
     # Rank-0 (scalar) input and output.
     two = numpy_helper.from_array(np.array(2.0, dtype=np.float32), "two")
     graph = helper.make_graph(

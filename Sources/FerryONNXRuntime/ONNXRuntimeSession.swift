@@ -102,6 +102,30 @@ public final class ONNXRuntimeSession: ModelSession, @unchecked Sendable {
     }
 
     public func run(_ inputs: [Tensor], outputs: [String]) throws(FerryError) -> [Tensor] {
+        try run(inputs, outputs: outputs, runOptions: runOptions)
+    }
+
+    /// A stoppable run: its own RunOptions, whose terminate flag `cancellation`
+    /// sets (ONNX Runtime checks it between operators, loop iterations included).
+    public func run(_ inputs: [Tensor], outputs: [String], cancellation: RunCancellation) throws(FerryError) -> [Tensor] {
+        var options: OpaquePointer?
+        do throws(ONNXRuntimeFailure) {
+            try runtime.check(runtime.api.pointee.CreateRunOptions!(&options), "CreateRunOptions")
+        } catch {
+            throw error.runError(model: name, input: nil)
+        }
+        let handle = RunOptionsHandle(runtime: runtime, options: options!)
+        return try cancellation.whileRunning(stop: { handle.terminate() }) { () throws(FerryError) -> [Tensor] in
+            do throws(FerryError) {
+                return try run(inputs, outputs: outputs, runOptions: handle.options)
+            } catch  where cancellation.isCancelled {
+                throw FerryError(
+                    .cancelled, "the run of model '\(name)' was stopped: its request was cancelled", backendCode: error.backendCode)
+            }
+        }
+    }
+
+    private func run(_ inputs: [Tensor], outputs: [String], runOptions: OpaquePointer) throws(FerryError) -> [Tensor] {
         // Per-call pointer arrays live on the stack: at batch 1 the heap
         // allocations around Run cost as much as the model itself.
         try withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: inputs.count + outputs.count) {
@@ -212,4 +236,22 @@ public struct ONNXRuntimeBackend: Backend {
         if options.intraOpThreads == 0 { options.intraOpThreads = max(1, suggestedThreads) }
         return try ONNXRuntimeSession(runtime: runtime, path: path, name: name, options: options)
     }
+}
+
+/// A run's own `OrtRunOptions`, released with the handle; `terminate` may be
+/// called from any thread (ONNX Runtime reads the flag atomically).
+private final class RunOptionsHandle: @unchecked Sendable {
+    let runtime: ONNXRuntime
+    let options: OpaquePointer
+
+    init(runtime: ONNXRuntime, options: OpaquePointer) {
+        self.runtime = runtime
+        self.options = options
+    }
+
+    func terminate() {
+        _ = try? runtime.check(runtime.api.pointee.RunOptionsSetTerminate!(options), "RunOptionsSetTerminate")
+    }
+
+    deinit { runtime.api.pointee.ReleaseRunOptions!(options) }
 }

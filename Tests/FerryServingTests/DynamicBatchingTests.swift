@@ -253,3 +253,35 @@ struct InstanceDefaultsTests {
         #expect(config.instanceCount == 2)
     }
 }
+
+@Suite("Stopping a running request")
+struct RunningCancellationTests {
+    func slowRequest(iterations: Int64) -> InferenceRequest {
+        InferenceRequest(inputs: [
+            Tensor(name: "iterations", shape: [], values: [iterations]),
+            Tensor(name: "x", shape: [1, 64], values: [Float](repeating: 1, count: 64)),
+        ])
+    }
+
+    @Test("cancelling a request running alone sets ONNX Runtime's terminate flag; the instance is free again")
+    func terminateRunningRequest() async throws {
+        let repository = try TestRepository()
+        try repository.add("slow")
+        let server = try await repository.server()
+        // About twenty minutes of work, unless it is stopped.
+        let task = Task { try await server.infer(slowRequest(iterations: 1_000_000_000), model: "slow") }
+        try await waitFor { server.pendingRequests(model: "slow") == 1 }
+        try await Task.sleep(for: .milliseconds(100))
+        task.cancel()
+        let error = try await #require(throws: FerryError.self) { try await task.value }
+        #expect(error.code == .cancelled)
+        #expect(error.message == "the run of model 'slow' was stopped: its request was cancelled")
+        try await waitFor { server.pendingRequests(model: "slow") == 0 }
+
+        let next = try await server.infer(slowRequest(iterations: 3), model: "slow")
+        #expect(next.outputs[0].shape == [1, 64])
+        let stats = try server.statistics(model: "slow")[0]
+        #expect(stats.fail.count == 1)
+        #expect(stats.success.count == 1)
+    }
+}

@@ -8,6 +8,18 @@ public protocol ModelSession: Sendable {
     /// returning the named outputs in the order asked. This call blocks: callers
     /// run it on threads they own, never on the Swift cooperative pool.
     func run(_ inputs: [Tensor], outputs: [String]) throws(FerryError) -> [Tensor]
+
+    /// The same, stoppable through `cancellation` while it runs (a cancelled
+    /// run throws `FerryError` with code `.cancelled`).
+    func run(_ inputs: [Tensor], outputs: [String], cancellation: RunCancellation) throws(FerryError) -> [Tensor]
+}
+
+extension ModelSession {
+    /// Backends that cannot stop a run check only before starting it.
+    public func run(_ inputs: [Tensor], outputs: [String], cancellation: RunCancellation) throws(FerryError) -> [Tensor] {
+        if cancellation.isCancelled { throw FerryError(.cancelled, "the run was cancelled") }
+        return try run(inputs, outputs: outputs)
+    }
 }
 
 /// A kind of model file the server can load (ONNX through ONNX Runtime today).

@@ -44,6 +44,9 @@ final class ModelExecutor: @unchecked Sendable {
     private var accepting = true
     /// Requests in executions now running.
     private var running = 0
+    /// Runs of a single request, which its cancellation may stop (a batch of
+    /// several runs on: the other requests still want their answers).
+    private var stoppable: [UInt64: RunCancellation] = [:]
     private var liveThreads = 0
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -154,8 +157,10 @@ final class ModelExecutor: @unchecked Sendable {
     private func cancel(_ id: UInt64) {
         condition.lock()
         let job = queue.remove(id: id)
+        let run = stoppable[id]
         condition.unlock()
         job?.completion(.failure(FerryError(.cancelled, "the request to model '\(name)' was cancelled")))
+        run?.cancel()
     }
 
     private func stopAccepting(thenResume continuation: CheckedContinuation<Void, Never>) {
@@ -214,20 +219,28 @@ final class ModelExecutor: @unchecked Sendable {
             }
             queue.remove(batch)
             running += batch.count
+            let cancellation = batch.count == 1 ? RunCancellation() : nil
+            if let cancellation { stoppable[head.id] = cancellation }
             condition.unlock()
-            run(batch, on: session)
+            run(batch, on: session, cancellation: cancellation)
             condition.lock()
+            if cancellation != nil { stoppable[head.id] = nil }
             running -= batch.count
         }
     }
 
-    private func run(_ batch: [Job], on session: any ModelSession) {
+    private func run(_ batch: [Job], on session: any ModelSession, cancellation: RunCancellation?) {
         let started = ContinuousClock.now
         let sizes = batch.map { $0.rows }
         let rows = sizes.reduce(0, +)
         do throws(FerryError) {
             let inputs = BatchAssembler.merge(batch.map { $0.inputs })
-            let outputs = try session.run(inputs, outputs: batch[0].outputs)
+            let outputs: [Tensor]
+            if let cancellation {
+                outputs = try session.run(inputs, outputs: batch[0].outputs, cancellation: cancellation)
+            } else {
+                outputs = try session.run(inputs, outputs: batch[0].outputs)
+            }
             let compute = ContinuousClock.now - started
             let perRequest = try BatchAssembler.split(outputs, sizes: batch.count > 1 ? sizes : [rows])
             onExecution(rows, compute)
