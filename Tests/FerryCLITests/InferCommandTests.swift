@@ -112,3 +112,66 @@ struct InferCommandTests {
         #expect(found.stdout.contains(#""data":[true,false,true]"#))
     }
 }
+
+@Suite("ferry infer on every fixture")
+struct InferEveryFixtureTests {
+    static let cases: [(model: String, name: String, request: JSONValue, response: JSONValue)] = {
+        let directory = FerryProcess.repositoryRoot.appendingPathComponent("Tests/Fixtures/models")
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".cases.json") }
+            .sorted()
+        return files.flatMap { file -> [(String, String, JSONValue, JSONValue)] in
+            guard let document = try? JSONParser.parse(Data(contentsOf: directory.appendingPathComponent(file))) else { return [] }
+            let model = String(file.dropLast(".cases.json".count))
+            return (document["cases"]?.arrayValue ?? []).map { entry in
+                (model, entry["name"]?.stringValue ?? "?", entry["request"] ?? .null, entry["response"] ?? .null)
+            }
+        }
+    }()
+
+    @Test("every fixture case answers with the reference outputs' names, datatypes, shapes and data")
+    func everyCase() throws {
+        #expect(Self.cases.count >= 60)
+        for (model, name, request, response) in Self.cases {
+            var writer = JSONWriter()
+            writer.value(request)
+            let result = try FerryProcess.run(["infer", FerryProcess.fixture("\(model).onnx"), "--data", "-"], stdin: writer.data)
+            #expect(result.status == 0, "\(model)/\(name): \(result.stderr)")
+            let outputs = try JSONParser.parse(result.stdout)["outputs"]?.arrayValue ?? []
+            let expected = response["outputs"]?.arrayValue ?? []
+            #expect(outputs.map { $0["name"] } == expected.map { $0["name"] }, "\(model)/\(name)")
+            #expect(outputs.map { $0["datatype"] } == expected.map { $0["datatype"] }, "\(model)/\(name)")
+            #expect(outputs.map { $0["shape"] } == expected.map { $0["shape"] }, "\(model)/\(name)")
+            for (actual, reference) in zip(outputs, expected) {
+                try expectSameData(actual, reference, "\(model)/\(name)")
+            }
+        }
+    }
+
+    /// Data read back into the output's datatype must be identical (JSON
+    /// text may differ: 0.1 vs 0.10000000149011612 are the same float32).
+    func expectSameData(_ actual: JSONValue, _ reference: JSONValue, _ label: String) throws {
+        guard case .string(let typeName)? = reference["datatype"], case .array(let dims)? = reference["shape"] else { return }
+        let datatype = try DataType(v2Name: typeName)
+        let shape = TensorShape(dims.compactMap { if case .number(let n) = $0 { Int(n) } else { nil } })
+        if datatype == .bytes, case .array(let rows)? = reference["data"], rows.contains(where: { $0.stringValue?.hasPrefix("{") ?? false })
+        {
+            // ZipMap rows: compare parsed maps; float32 values read as float32.
+            let actualRows = actual["data"]?.arrayValue ?? []
+            for (row, expectedRow) in zip(actualRows, rows) {
+                let a = try JSONParser.parse(row.stringValue ?? "")
+                let e = try JSONParser.parse(expectedRow.stringValue ?? "")
+                guard case .object(let am) = a, case .object(let em) = e else { continue }
+                #expect(Set(am.keys) == Set(em.keys), "\(label)")
+                for (key, value) in em {
+                    if case .number(let ev) = value, case .number(let av)? = am[key] {
+                        #expect(Float(av)?.bitPattern == Float(ev)?.bitPattern, "\(label) map[\(key)]")
+                    }
+                }
+            }
+            return
+        }
+        let got = try TensorJSONCoding.decode(actual["data"] ?? .null, datatype: datatype, shape: shape, tensorName: "output")
+        let want = try TensorJSONCoding.decode(reference["data"] ?? .null, datatype: datatype, shape: shape, tensorName: "output")
+        #expect(got == want, "\(label): \(reference["name"]?.stringValue ?? "")")
+    }
+}
