@@ -3,7 +3,7 @@
 /// Numbers keep their literal text: a v2 request may carry UINT64 and INT64
 /// values beyond 2^53 and float32 values that must round to the exact same
 /// bits, which parsing through `Double` would lose.
-public indirect enum JSONValue: Sendable, Hashable {
+public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case number(String)
