@@ -54,13 +54,12 @@ public final class InferenceServer: Sendable {
     public func modelMetadata(_ name: String, version: String? = nil) throws(FerryError) -> ModelDescription {
         let model = try servingVersion(name, version)
         let versions = manager.table.entry(name)?.versions.keys.sorted().map(String.init) ?? []
-        let config = model.configuration
         return ModelDescription(
             name: name,
             versions: version.flatMap { $0.isEmpty ? nil : [$0] } ?? versions,
-            platform: config.platform,
-            inputs: config.inputs.map { Self.clientSpec($0, config: config) },
-            outputs: config.outputs.map { Self.clientSpec($0, config: config) }
+            platform: model.configuration.platform,
+            inputs: model.clientSignature.inputs,
+            outputs: model.clientSignature.outputs
         )
     }
 
@@ -98,11 +97,7 @@ public final class InferenceServer: Sendable {
     ) async throws(FerryError) -> InferenceResponse? {
         let config = model.configuration
         do throws(FerryError) {
-            let clientSignature = ModelSignature(
-                inputs: config.inputs.map { Self.clientSpec($0, config: config) },
-                outputs: config.outputs.map { Self.clientSpec($0, config: config) }
-            )
-            let outputNames = try clientSignature.validate(request, modelName: name)
+            let outputNames = try model.clientSignature.validate(request, modelName: name)
             let batchSize = try Self.batchSize(of: request, config: config, model: name)
             let inputs = try Self.modelInputs(request.inputs, config: config, batchSize: batchSize)
             let policy = model.executor.policy

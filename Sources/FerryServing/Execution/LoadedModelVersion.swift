@@ -8,6 +8,9 @@ public final class LoadedModelVersion: Sendable {
     public let configuration: ModelConfiguration
     public let signature: ModelSignature
     public let metadata: ModelMetadata
+    /// The inputs and outputs as clients send and receive them (configured
+    /// dims, -1 for the batch dimension), which requests are validated against.
+    let clientSignature: ModelSignature
     /// What the files were when this version loaded; poll mode compares.
     let fingerprint: VersionFingerprint
     let executor: ModelExecutor
@@ -25,6 +28,10 @@ public final class LoadedModelVersion: Sendable {
         self.version = version
         self.configuration = configuration
         self.signature = sessions[0].signature
+        self.clientSignature = ModelSignature(
+            inputs: configuration.inputs.map { InferenceServer.clientSpec($0, config: configuration) },
+            outputs: configuration.outputs.map { InferenceServer.clientSpec($0, config: configuration) }
+        )
         self.metadata = sessions[0].metadata
         self.fingerprint = fingerprint
         let statistics = StatisticsRecorder(name: name, version: String(version))

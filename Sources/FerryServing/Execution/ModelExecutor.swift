@@ -12,7 +12,7 @@ import Synchronization
 /// arrive while every instance is busy wait and join the next batch.
 ///
 /// `@unchecked Sendable`: every mutable property is read and written only
-/// while holding `condition`'s lock.
+/// while holding `condition`'s lock (`nextID` is atomic).
 final class ModelExecutor: @unchecked Sendable {
     struct Execution: Sendable {
         var outputs: [Tensor]
@@ -40,7 +40,7 @@ final class ModelExecutor: @unchecked Sendable {
     private let onExecution: @Sendable (_ rows: Int, _ compute: Duration) -> Void
     private let condition = NSCondition()
     private var queue: RequestQueue<Job>
-    private var nextID: UInt64 = 0
+    private let nextID = Atomic<UInt64>(0)
     private var accepting = true
     /// Requests in executions now running.
     private var running = 0
@@ -82,7 +82,7 @@ final class ModelExecutor: @unchecked Sendable {
         priority: Int,
         timeout: Duration?
     ) async throws(FerryError) -> Execution? {
-        let id = allocateID()
+        let id = nextID.add(1, ordering: .relaxed).newValue
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<Execution, FerryError>?, Never>) in
                 let now = ContinuousClock.now
@@ -121,13 +121,6 @@ final class ModelExecutor: @unchecked Sendable {
     }
 
     // MARK: Queue operations (each takes the lock)
-
-    private func allocateID() -> UInt64 {
-        condition.lock()
-        defer { condition.unlock() }
-        nextID += 1
-        return nextID
-    }
 
     private func enqueue(_ job: Job) {
         condition.lock()
