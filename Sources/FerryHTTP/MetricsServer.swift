@@ -1,3 +1,4 @@
+import FerryServing
 import Foundation
 import Hummingbird
 import Logging
@@ -32,6 +33,15 @@ public func buildMetricsApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger
     )
+}
+
+/// The swift-metrics factory behind `/metrics`, with histogram buckets that
+/// fit inference times (the library's defaults start at 5 ms).
+public func makeMetricsFactory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+    var factory = PrometheusMetricsFactory(registry: registry)
+    factory.durationHistogramBuckets = MetricsBuckets.durations
+    factory.valueHistogramBuckets = MetricsBuckets.values
+    return factory
 }
 
 enum ProcessMemory {

@@ -175,6 +175,21 @@ struct BenchCommandTests {
         await client.close()
         #expect(total.successCount >= measured)
         #expect(total.failureCount == 0)
+
+        // The batch-size histogram on /metrics adds up to the rows the server inferred.
+        let metricsPort = try await server.port("metrics listening")
+        let scrape = Process()
+        scrape.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        scrape.arguments = ["curl", "-sf", "http://127.0.0.1:\(metricsPort)/metrics"]
+        let output = Pipe()
+        scrape.standardOutput = output
+        try scrape.run()
+        let metrics = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        scrape.waitUntilExit()
+        let sumLine = metrics.split(separator: "\n").first { $0.hasPrefix("ferry_inference_batch_size_sum{model=\"mlp\"") }
+        let rows = sumLine.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+        #expect(rows == Double(total.inferenceCount), "\(metrics.prefix(2000))")
+        #expect(metrics.contains("ferry_inference_queue_duration_seconds_bucket{model=\"mlp\",version=\"1\",le=\"0.00005\"}"))
         #expect(server.terminate() == 0)
     }
 

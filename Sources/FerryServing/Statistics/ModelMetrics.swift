@@ -11,6 +11,14 @@ struct ModelMetrics: Sendable {
     let requestDuration: Counter
     let queueDuration: Counter
     let computeDuration: Counter
+    /// Distributions: rows per execution, queue wait and compute per request.
+    let batchSize: Recorder
+    let queueTime: Metrics.Timer
+    let computeTime: Metrics.Timer
+
+    static let batchSizeLabel = "ferry_inference_batch_size"
+    static let queueTimeLabel = "ferry_inference_queue_duration_seconds"
+    static let computeTimeLabel = "ferry_inference_compute_duration_seconds"
 
     init(model: String, version: String) {
         let dimensions = [("model", model), ("version", version)]
@@ -21,17 +29,23 @@ struct ModelMetrics: Sendable {
         requestDuration = Counter(label: "ferry_inference_request_duration_us", dimensions: dimensions)
         queueDuration = Counter(label: "ferry_inference_queue_duration_us", dimensions: dimensions)
         computeDuration = Counter(label: "ferry_inference_compute_infer_duration_us", dimensions: dimensions)
+        batchSize = Recorder(label: Self.batchSizeLabel, dimensions: dimensions, aggregate: true)
+        queueTime = Metrics.Timer(label: Self.queueTimeLabel, dimensions: dimensions)
+        computeTime = Metrics.Timer(label: Self.computeTimeLabel, dimensions: dimensions)
     }
 
-    func recordExecution(batchSize: Int) {
-        inferenceCount.increment(by: batchSize)
+    func recordExecution(batchSize rows: Int) {
+        inferenceCount.increment(by: rows)
         executionCount.increment()
+        batchSize.record(rows)
     }
 
     func recordSuccess(total: Duration, queue: Duration, compute: Duration) {
         success.increment()
         requestDuration.increment(by: Int(total.nanoseconds / 1000))
         queueDuration.increment(by: Int(queue.nanoseconds / 1000))
+        queueTime.recordNanoseconds(Int64(clamping: queue.nanoseconds))
+        computeTime.recordNanoseconds(Int64(clamping: compute.nanoseconds))
         computeDuration.increment(by: Int(compute.nanoseconds / 1000))
     }
 
@@ -39,6 +53,22 @@ struct ModelMetrics: Sendable {
         failure.increment()
         requestDuration.increment(by: Int(total.nanoseconds / 1000))
     }
+}
+
+/// Histogram buckets for the distributions above: inference takes
+/// microseconds to seconds, and batches hold 1 to a few hundred rows.
+public enum MetricsBuckets {
+    public static let durations: [String: [Duration]] = [
+        ModelMetrics.queueTimeLabel: durationBuckets,
+        ModelMetrics.computeTimeLabel: durationBuckets,
+    ]
+    public static let values: [String: [Double]] = [ModelMetrics.batchSizeLabel: [1, 2, 4, 8, 16, 32, 64, 128, 256]]
+
+    static let durationBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+    ]
 }
 
 /// `ferry_model_ready{model,version}`: 1 while a version serves, 0 otherwise.

@@ -124,7 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "ferry")
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(makeMetricsFactory(registry: registry))
 
         try await reportingFailures {
             let manager = ModelManager(
