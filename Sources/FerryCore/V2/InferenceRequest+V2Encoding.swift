@@ -15,23 +15,7 @@ extension InferenceRequest {
             if !parameters.isEmpty { object.member("parameters") { $0.parameters(parameters) } }
             object.member("inputs") { writer in
                 writer.list(inputs) { writer, input in
-                    writer.object { tensor in
-                        tensor.member("name") { $0.string(input.name) }
-                        tensor.member("shape") { $0.list(input.shape.dimensions) { $0.integer($1) } }
-                        tensor.member("datatype") { $0.string(input.datatype.rawValue) }
-                        if binary {
-                            tensor.member("parameters") { $0.parameters(["binary_data_size": .int(Int64(input.data.count))]) }
-                        } else {
-                            tensor.member("data") { writer in
-                                do throws(FerryError) {
-                                    try TensorJSONCoding.write(input, to: &writer)
-                                } catch {
-                                    failure = error
-                                    writer.raw("null")
-                                }
-                            }
-                        }
-                    }
+                    if let error = writer.v2Tensor(input, binary: binary) { failure = error }
                 }
             }
             if !outputs.isEmpty {

@@ -27,23 +27,7 @@ extension InferenceResponse {
             if !parameters.isEmpty { object.member("parameters") { $0.parameters(parameters) } }
             object.member("outputs") { writer in
                 writer.list(outputs) { writer, output in
-                    writer.object { tensor in
-                        tensor.member("name") { $0.string(output.name) }
-                        tensor.member("datatype") { $0.string(output.datatype.rawValue) }
-                        tensor.member("shape") { $0.list(output.shape.dimensions) { $0.integer($1) } }
-                        if binaryOutputs.contains(output.name) {
-                            tensor.member("parameters") { $0.parameters(["binary_data_size": .int(Int64(output.data.count))]) }
-                            return
-                        }
-                        tensor.member("data") { writer in
-                            do throws(FerryError) {
-                                try TensorJSONCoding.write(output, to: &writer)
-                            } catch {
-                                failure = error
-                                writer.raw("null")
-                            }
-                        }
-                    }
+                    if let error = writer.v2Tensor(output, binary: binaryOutputs.contains(output.name)) { failure = error }
                 }
             }
         }
@@ -52,6 +36,32 @@ extension InferenceResponse {
 }
 
 extension JSONWriter {
+    /// A v2 tensor object: `{"name","datatype","shape","data"}`, or with
+    /// `binary`, `"parameters":{"binary_data_size":N}` in place of the data
+    /// (whose bytes then follow the JSON header). Returns the error of a data
+    /// conversion that failed (the data is then written as null).
+    mutating func v2Tensor(_ tensor: Tensor, binary: Bool) -> FerryError? {
+        var failure: FerryError?
+        object { object in
+            object.member("name") { $0.string(tensor.name) }
+            object.member("datatype") { $0.string(tensor.datatype.rawValue) }
+            object.member("shape") { $0.list(tensor.shape.dimensions) { $0.integer($1) } }
+            if binary {
+                object.member("parameters") { $0.parameters(["binary_data_size": .int(Int64(tensor.data.count))]) }
+                return
+            }
+            object.member("data") { writer in
+                do throws(FerryError) {
+                    try TensorJSONCoding.write(tensor, to: &writer)
+                } catch {
+                    failure = error
+                    writer.raw("null")
+                }
+            }
+        }
+        return failure
+    }
+
     public mutating func parameters(_ parameters: InferenceParameters) {
         object { object in
             for key in parameters.keys.sorted() {
