@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .target(name: "FerryCore"),
@@ -64,10 +66,23 @@ let package = Package(
             ]
         ),
         .target(
+            name: "FerryJobs",
+            dependencies: [
+                "FerryCore",
+                "FerryServing",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "FerryHTTP",
             dependencies: [
                 "FerryCore",
                 "FerryServing",
+                "FerryJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,6 +97,7 @@ let package = Package(
                 "FerryServing",
                 "FerryHTTP",
                 "FerryGRPC",
+                "FerryJobs",
                 "FerryClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -97,7 +113,15 @@ let package = Package(
         ),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
         .testTarget(name: "FerryONNXRuntimeTests", dependencies: ["FerryCore", "FerryONNXRuntime"]),
-        .testTarget(name: "FerryCLITests", dependencies: ["ferry", "FerryCore", "FerryClient"]),
+        .testTarget(
+            name: "FerryCLITests",
+            dependencies: [
+                "ferry", "FerryCore", "FerryClient", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .testTarget(
             name: "FerryServingTests",
             dependencies: ["FerryCore", "FerryServing", "FerryONNXRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
@@ -105,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "FerryHTTPTests",
             dependencies: [
-                "FerryCore", "FerryServing", "FerryHTTP", "FerryONNXRuntime",
+                "FerryCore", "FerryServing", "FerryHTTP", "FerryJobs", "FerryONNXRuntime",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

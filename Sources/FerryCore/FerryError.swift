@@ -15,6 +15,8 @@ public struct FerryError: Error, Sendable, Equatable, CustomStringConvertible {
         case deadlineExceeded
         /// The client cancelled the request.
         case cancelled
+        /// The resource is in a state that does not allow the operation (a finished job cannot be cancelled).
+        case conflict
         /// The model failed to load or is not usable (missing library, corrupt file).
         case failedPrecondition
         /// The backend failed while running a valid request.
@@ -42,6 +44,7 @@ public struct FerryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .payloadTooLarge: 413
         case .deadlineExceeded: 504
         case .cancelled: 499
+        case .conflict: 409
         case .failedPrecondition: 400
         case .internal: 500
         }
@@ -56,6 +59,7 @@ public struct FerryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .payloadTooLarge: 8
         case .deadlineExceeded: 4
         case .cancelled: 1
+        case .conflict: 9
         // A model that cannot load is reported as Triton does: INVALID_ARGUMENT.
         case .failedPrecondition: 3
         case .internal: 13

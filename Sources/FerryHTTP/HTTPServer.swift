@@ -1,3 +1,4 @@
+import FerryJobs
 import FerryServing
 import Hummingbird
 import Logging
@@ -21,25 +22,28 @@ public struct HTTPServerConfiguration: Sendable {
 /// drive the very same router without sockets.
 public func buildHTTPApplication(
     server: InferenceServer,
+    jobs: JobService? = nil,
     configuration: HTTPServerConfiguration,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     Application(
-        router: buildV2Router(server: server, maxRequestBytes: configuration.maxRequestBytes),
+        router: buildV2Router(server: server, jobs: jobs, maxRequestBytes: configuration.maxRequestBytes),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ferry"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
 }
 
-/// The v2 routes, with errors answered as `{"error": "…"}`.
-public func buildV2Router(server: InferenceServer, maxRequestBytes: Int = 64 << 20) -> Router<BasicRequestContext> {
+/// The v2 routes, with errors answered as `{"error": "…"}`; the job routes when `jobs` is given.
+public func buildV2Router(server: InferenceServer, jobs: JobService? = nil, maxRequestBytes: Int = 64 << 20) -> Router<BasicRequestContext>
+{
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: V2ErrorMiddleware(maxRequestBytes: maxRequestBytes))
     HealthRoutes(server: server).register(on: router)
     MetadataRoutes(server: server).register(on: router)
-    InferenceRoutes(server: server, maxRequestBytes: maxRequestBytes).register(on: router)
+    InferenceRoutes(server: server, jobs: jobs, maxRequestBytes: maxRequestBytes).register(on: router)
+    if let jobs { JobRoutes(jobs: jobs).register(on: router) }
     RepositoryRoutes(server: server).register(on: router)
     return router
 }

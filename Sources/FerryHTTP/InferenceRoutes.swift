@@ -1,12 +1,15 @@
 import FerryCore
+import FerryJobs
 import FerryServing
 import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `POST /v2/models/{m}[/versions/{v}]/infer` with JSON or binary tensor data.
+/// `POST /v2/models/{m}[/versions/{v}]/infer` with JSON or binary tensor data;
+/// with `Prefer: respond-async`, the request is stored as a job and answered 202.
 struct InferenceRoutes {
     let server: InferenceServer
+    let jobs: JobService?
     let maxRequestBytes: Int
 
     static let headerLength = HTTPField.Name("Inference-Header-Content-Length")!
@@ -24,6 +27,9 @@ struct InferenceRoutes {
         let buffer = try await request.body.collect(upTo: maxRequestBytes)
         let body = buffer.withUnsafeReadableBytes { Data($0) }
         let inference = try decode(body, headers: request.headers, model: model, version: version)
+        if let jobs, JobRoutes.prefersAsync(request.headers) {
+            return JobRoutes.accepted(try await jobs.submit(inference, model: model, version: version))
+        }
         let response = try await server.infer(inference, model: model, version: version)
         return try encode(response, for: inference)
     }

@@ -88,6 +88,20 @@ public final class InferenceServer: Sendable {
         throw FerryError(.unavailable, "model '\(name)' is unloading")
     }
 
+    /// Checks everything `infer` checks before it queues a request, without
+    /// running it: a request accepted to run later fails now if it ever would.
+    public func check(_ request: InferenceRequest, model name: String, version: String? = nil) throws(FerryError) {
+        guard !stopping.load(ordering: .relaxed) else {
+            throw FerryError(.unavailable, "the server is shutting down")
+        }
+        let model = try servingVersion(name, version)
+        _ = try model.clientSignature.validate(request, modelName: name)
+        let batchSize = try Self.batchSize(of: request, config: model.configuration, model: name)
+        _ = try Self.modelInputs(request.inputs, config: model.configuration, batchSize: batchSize)
+        _ = try model.executor.policy.priority(of: request, model: name)
+        _ = try model.executor.policy.timeout(of: request)
+    }
+
     /// Runs a request on one loaded version; `nil` if that version was retired first.
     private func run(
         _ request: InferenceRequest,

@@ -28,6 +28,7 @@ public actor ModelManager {
     /// Fingerprints of a failed load, so polling does not retry unchanged files.
     private var failedAttempts: [String: [Int64: VersionFingerprint]] = [:]
     private var initialLoadDone = false
+    private var initialLoadWaiters: [CheckedContinuation<Void, Never>] = []
     /// Models with a load or unload under way, and who waits for them: the
     /// actor is reentrant across awaits, so operations on one model are
     /// queued here to run one at a time.
@@ -72,6 +73,15 @@ public actor ModelManager {
             }
         }
         initialLoadDone = true
+        for waiter in initialLoadWaiters { waiter.resume() }
+        initialLoadWaiters = []
+    }
+
+    /// Returns once the models to serve at start have loaded (or failed to):
+    /// work stored before a restart waits for them instead of failing.
+    public func waitForInitialLoad() async {
+        guard !initialLoadDone else { return }
+        await withCheckedContinuation { initialLoadWaiters.append($0) }
     }
 
     /// Ready when the initial load is done and every model that was asked for

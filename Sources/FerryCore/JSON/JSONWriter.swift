@@ -15,6 +15,9 @@ public struct JSONWriter {
 
     public mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
 
+    /// Appends a JSON document written elsewhere (a stored response), as is.
+    public mutating func embed(_ json: some Collection<UInt8>) { bytes.append(contentsOf: json) }
+
     public mutating func string(_ text: String) { string(utf8: text.utf8) }
 
     /// Writes a JSON string from UTF-8 bytes; invalid sequences become U+FFFD.

@@ -2,6 +2,7 @@ import ArgumentParser
 import FerryCore
 import FerryGRPC
 import FerryHTTP
+import FerryJobs
 import FerryServing
 import Foundation
 import Logging
@@ -56,10 +57,13 @@ struct ServeCommand: AsyncParsableCommand {
     var maxRequestBytes = Environment.int("FERRY_MAX_REQUEST_BYTES") ?? 64 << 20
 
     @Option(
+        name: .customLong("instances"),
         help:
             "Instances (sessions, each on its own thread) per model version without instance_group in its config (default: chosen from the cores and logged)."
     )
-    var instances = Environment.int("FERRY_INSTANCES")
+    var instancesOption: Int?
+
+    var instances: Int? { instancesOption ?? Environment.int("FERRY_INSTANCES") }
 
     @Option(help: "For models without a config.pbtxt: how long (µs) the first request of a batch may wait for more.")
     var maxQueueDelayUs = Environment.int("FERRY_MAX_QUEUE_DELAY_US") ?? 0
@@ -84,6 +88,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Log format: text, json, or auto (text on a terminal, JSON lines otherwise).", valueName: "format"))
     var logFormat = Environment.string("FERRY_LOG_FORMAT") ?? "auto"
+
+    @OptionGroup(title: "Async jobs") var jobOptions: JobOptions
 
     @OptionGroup var runtime: RuntimeOptions
 
@@ -137,8 +143,16 @@ struct ServeCommand: AsyncParsableCommand {
                 logger: Logger(label: "ferry.models")
             )
             let server = InferenceServer(manager: manager)
+            let jobs = JobService(
+                store: try await JobStore.open(
+                    path: jobOptions.jobStore, inlineLimit: jobOptions.jobInlineLimit, logger: Logger(label: "ferry.jobs")),
+                server: server,
+                configuration: jobOptions.configuration,
+                logger: Logger(label: "ferry.jobs")
+            )
             let http = buildHTTPApplication(
                 server: server,
+                jobs: jobs,
                 configuration: HTTPServerConfiguration(host: host, port: httpPort, maxRequestBytes: maxRequestBytes),
                 logger: Logger(label: "ferry.http")
             ) { port in logger.info("HTTP/REST listening", metadata: ["address": "\(host):\(port)"]) }
@@ -150,9 +164,11 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.info("metrics listening", metadata: ["address": "\(host):\(port)", "path": "/metrics"])
             }
             let models = ModelService(server: server, initialModels: loadModels, pollInterval: .seconds(repositoryPollSecs))
-            // Services stop in reverse order: endpoints drain first, then models unload.
+            // Services stop in reverse order: endpoints drain first, then running jobs finish, then models unload.
             var configuration = ServiceGroupConfiguration(
-                services: [.init(service: models), .init(service: metrics), .init(service: grpc), .init(service: http)],
+                services: [
+                    .init(service: models), .init(service: jobs), .init(service: metrics), .init(service: grpc), .init(service: http),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -1,0 +1,50 @@
+import Foundation
+
+/// How `ferry serve` runs async jobs.
+public struct JobsConfiguration: Sendable {
+    /// The SQLite database; request and response bodies over `inlineLimit`
+    /// bytes go to files in `PATH.files`.
+    public var storePath: String
+    public var inlineLimit: Int
+    /// Finished jobs are deleted this long after they finish.
+    public var timeToLive: Duration
+    /// Jobs handed to the scheduler at once (more wait in the store as queued).
+    public var concurrency: Int
+    /// A job stopped this many times by restarts or a busy server fails.
+    public var maxAttempts: Int
+    /// Signs webhook deliveries (HMAC-SHA256) when set.
+    public var webhookSecret: [UInt8]?
+    /// Deliveries tried per finished job before giving up.
+    public var webhookAttempts: Int
+    /// The wait before the first retry; it doubles with each one, up to a minute.
+    public var webhookBackoff: Duration
+    public var webhookTimeout: Duration
+
+    public init(
+        storePath: String = ".ferry/jobs.sqlite",
+        inlineLimit: Int = 64 << 10,
+        timeToLive: Duration = .seconds(24 * 3600),
+        concurrency: Int = 4,
+        maxAttempts: Int = 5,
+        webhookSecret: [UInt8]? = nil,
+        webhookAttempts: Int = 8,
+        webhookBackoff: Duration = .seconds(1),
+        webhookTimeout: Duration = .seconds(10)
+    ) {
+        self.storePath = storePath
+        self.inlineLimit = inlineLimit
+        self.timeToLive = timeToLive
+        self.concurrency = concurrency
+        self.maxAttempts = maxAttempts
+        self.webhookSecret = webhookSecret
+        self.webhookAttempts = webhookAttempts
+        self.webhookBackoff = webhookBackoff
+        self.webhookTimeout = webhookTimeout
+    }
+
+    /// The wait before retry number `attempt` (1 for the first retry).
+    static func backoff(_ base: Duration, attempt: Int) -> Duration {
+        let factor = 1 << min(max(attempt - 1, 0), 16)
+        return min(base * factor, .seconds(60))
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import FerryJobs
+import Foundation
+
+/// `ferry serve`'s options for async jobs (`Prefer: respond-async`) and their webhooks.
+struct JobOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("SQLite database of async jobs; large bodies go to PATH.files/.", valueName: "path"))
+    var jobStore = Environment.string("FERRY_JOB_STORE") ?? ".ferry/jobs.sqlite"
+
+    @Option(help: ArgumentHelp("How long finished jobs are kept (e.g. 90s, 30m, 24h, 7d).", valueName: "duration"))
+    var jobTtl = Environment.string("FERRY_JOB_TTL") ?? "24h"
+
+    @Option(help: "Jobs handed to the scheduler at once; more wait in the store.")
+    var jobConcurrency = Environment.int("FERRY_JOB_CONCURRENCY") ?? 4
+
+    @Option(help: "Request and response bodies larger than this many bytes are kept as files, not in the database.")
+    var jobInlineLimit = Environment.int("FERRY_JOB_INLINE_LIMIT") ?? 64 << 10
+
+    @Option(
+        name: .customLong("webhook-secret"),
+        help: ArgumentHelp("Signs webhook deliveries with HMAC-SHA256 (Ferry-Signature-256 header).", valueName: "secret"))
+    var webhookSecretOption: String?
+
+    var webhookSecret: String? { webhookSecretOption ?? Environment.string("FERRY_WEBHOOK_SECRET") }
+
+    @Option(help: "Delivery attempts per webhook before it is given up.")
+    var webhookAttempts = Environment.int("FERRY_WEBHOOK_ATTEMPTS") ?? 8
+
+    @Option(help: ArgumentHelp("Wait before the first webhook retry; it doubles each time, up to 1m.", valueName: "duration"))
+    var webhookBackoff = Environment.string("FERRY_WEBHOOK_BACKOFF") ?? "1s"
+
+    func validate() throws {
+        guard jobConcurrency >= 1 else { throw ValidationError("--job-concurrency must be at least 1") }
+        guard jobInlineLimit >= 0 else { throw ValidationError("--job-inline-limit must be 0 or more") }
+        guard webhookAttempts >= 1 else { throw ValidationError("--webhook-attempts must be at least 1") }
+        guard let ttl = Self.duration(jobTtl), ttl > .zero else {
+            throw ValidationError("--job-ttl must be a duration such as 24h, not '\(jobTtl)'")
+        }
+        guard Self.duration(webhookBackoff) != nil else {
+            throw ValidationError("--webhook-backoff must be a duration such as 1s or 250ms, not '\(webhookBackoff)'")
+        }
+        if let webhookSecret, webhookSecret.isEmpty { throw ValidationError("--webhook-secret must not be empty") }
+    }
+
+    var configuration: JobsConfiguration {
+        JobsConfiguration(
+            storePath: jobStore,
+            inlineLimit: jobInlineLimit,
+            timeToLive: Self.duration(jobTtl) ?? .seconds(24 * 3600),
+            concurrency: jobConcurrency,
+            webhookSecret: webhookSecret.map { Array($0.utf8) },
+            webhookAttempts: webhookAttempts,
+            webhookBackoff: Self.duration(webhookBackoff) ?? .seconds(1)
+        )
+    }
+
+    /// `250ms`, `90s`, `30m`, `24h`, `7d`, or a plain number of seconds.
+    static func duration(_ text: String) -> Duration? {
+        let units: [(suffix: String, milliseconds: Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for unit in units where text.hasSuffix(unit.suffix) {
+            guard let value = Double(text.dropLast(unit.suffix.count)), value >= 0, value.isFinite else { return nil }
+            return .milliseconds(Int64(value * unit.milliseconds))
+        }
+        guard let seconds = Double(text), seconds >= 0, seconds.isFinite else { return nil }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+}

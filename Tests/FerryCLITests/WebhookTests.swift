@@ -1,0 +1,113 @@
+import Crypto
+import FerryCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Synchronization
+import Testing
+
+/// A local HTTP server standing in for a client's webhook endpoint: it fails
+/// the first `failures` deliveries with 503, then accepts.
+final class WebhookReceiver: Sendable {
+    struct Delivery: Sendable {
+        var body: Data
+        var signature: String?
+        var attempt: String?
+        var jobID: String?
+    }
+
+    private let received = Mutex<[Delivery]>([])
+    /// A class, so the server's start callback can capture it (a `Mutex` cannot be).
+    private final class Port: Sendable {
+        let value = Mutex<Int?>(nil)
+    }
+
+    private let port = Port()
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+    let failures: Int
+
+    init(failures: Int) async throws {
+        self.failures = failures
+        let router = Router()
+        router.post("/hook") { [self] request, _ -> HTTPResponse.Status in
+            let body = try await request.body.collect(upTo: 16 << 20)
+            let count = received.withLock { deliveries in
+                deliveries.append(
+                    Delivery(
+                        body: Data(body.readableBytesView),
+                        signature: request.headers[HTTPField.Name("Ferry-Signature-256")!],
+                        attempt: request.headers[HTTPField.Name("Ferry-Delivery-Attempt")!],
+                        jobID: request.headers[HTTPField.Name("Ferry-Job-Id")!]))
+                return deliveries.count
+            }
+            return count <= failures ? .serviceUnavailable : .noContent
+        }
+        router.post("/gone") { _, _ -> HTTPResponse.Status in .notFound }
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { [port] channel in port.value.withLock { $0 = channel.localAddress?.port } })
+        task.withLock { $0 = Task { try await app.run() } }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while port.value.withLock({ $0 }) == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    var url: String { "http://127.0.0.1:\(port.value.withLock { $0 } ?? 0)" }
+    var deliveries: [Delivery] { received.withLock { $0 } }
+
+    func stop() { task.withLock { $0?.cancel() } }
+}
+
+@Suite("webhooks of async jobs")
+struct WebhookTests {
+    @Test("a finished job is POSTed to its webhook, signed with HMAC-SHA256, and retried after the receiver fails")
+    func deliveryWithRetry() async throws {
+        let receiver = try await WebhookReceiver(failures: 1)
+        defer { receiver.stop() }
+        let server = try ServerProcess(models: ["mlp"], arguments: ["--webhook-secret", "s3cret", "--webhook-backoff", "100ms"])
+        let base = "http://127.0.0.1:\(try await server.port("HTTP/REST listening"))"
+        try await server.waitUntilModelsReady(count: 1)
+
+        let body = AsyncJobTests.mlpRequest(parameters: #""parameters":{"webhook":"\#(receiver.url)/hook"},"#)
+        let id = try await AsyncJobTests.submit(base, model: "mlp", body: body)
+        let job = try await AsyncJobTests.wait(base, job: id) { $0["webhook"]?["status"]?.stringValue == "delivered" }
+        #expect(job["webhook"]?["status"] == .string("delivered"), "\(job)\n\(server.logText)")
+        #expect(job["webhook"]?["attempts"] == .number("2"))
+        #expect(job["webhook"]?["url"] == .string("\(receiver.url)/hook"))
+
+        let deliveries = receiver.deliveries
+        #expect(deliveries.map(\.attempt) == ["1", "2"])
+        #expect(deliveries.map(\.jobID) == [id, id])
+        for delivery in deliveries {
+            let expected = HMAC<SHA256>.authenticationCode(for: delivery.body, using: SymmetricKey(data: Data("s3cret".utf8)))
+            #expect(delivery.signature == "sha256=" + expected.map { String(format: "%02x", $0) }.joined())
+            let document = try JSONParser.parse(delivery.body)
+            #expect(document["id"] == .string(id))
+            #expect(document["status"] == .string("succeeded"))
+            #expect(document["response"]?["outputs"]?.arrayValue?.first?["name"] == .string("output"), "\(document)")
+            #expect(document["response"]?["parameters"]?["webhook"] == nil, "the webhook parameter is not passed to the model")
+        }
+        #expect(server.terminate() == 0, "\(server.logText)")
+    }
+
+    @Test("a receiver that refuses with a 4xx is not retried; an unsigned server sends no signature")
+    func rejected() async throws {
+        let receiver = try await WebhookReceiver(failures: 0)
+        defer { receiver.stop() }
+        let server = try ServerProcess(models: ["mlp"], arguments: ["--webhook-backoff", "100ms"])
+        let base = "http://127.0.0.1:\(try await server.port("HTTP/REST listening"))"
+        try await server.waitUntilModelsReady(count: 1)
+        let request = { (path: String) in
+            AsyncJobTests.mlpRequest(parameters: #""parameters":{"webhook":"\#(receiver.url)\#(path)"},"#)
+        }
+        let gone = try await AsyncJobTests.submit(base, model: "mlp", body: request("/gone"))
+        let refused = try await AsyncJobTests.wait(base, job: gone) { $0["webhook"]?["status"]?.stringValue == "failed" }
+        #expect(refused["webhook"]?["attempts"] == .number("1"), "\(refused)")
+        #expect(refused["webhook"]?["error"] == .string("the receiver answered 404"))
+
+        let hook = try await AsyncJobTests.submit(base, model: "mlp", body: request("/hook"))
+        _ = try await AsyncJobTests.wait(base, job: hook) { $0["webhook"]?["status"]?.stringValue == "delivered" }
+        #expect(receiver.deliveries.count == 1)
+        #expect(receiver.deliveries.first?.signature == nil)
+        #expect(server.terminate() == 0, "\(server.logText)")
+    }
+}
