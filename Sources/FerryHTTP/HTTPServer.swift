@@ -29,6 +29,7 @@ public func buildHTTPApplication(
 ) -> some ApplicationProtocol {
     Application(
         router: buildV2Router(server: server, jobs: jobs, maxRequestBytes: configuration.maxRequestBytes),
+        server: .http1(additionalChannelHandlers: [ClientConnection.Watcher()]),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ferry"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
@@ -36,9 +37,9 @@ public func buildHTTPApplication(
 }
 
 /// The v2 routes, with errors answered as `{"error": "…"}`; the job routes when `jobs` is given.
-public func buildV2Router(server: InferenceServer, jobs: JobService? = nil, maxRequestBytes: Int = 64 << 20) -> Router<BasicRequestContext>
+public func buildV2Router(server: InferenceServer, jobs: JobService? = nil, maxRequestBytes: Int = 64 << 20) -> Router<FerryRequestContext>
 {
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: FerryRequestContext.self)
     router.add(middleware: V2ErrorMiddleware(maxRequestBytes: maxRequestBytes))
     HealthRoutes(server: server).register(on: router)
     MetadataRoutes(server: server).register(on: router)

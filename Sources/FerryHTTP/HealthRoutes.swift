@@ -6,7 +6,7 @@ import Hummingbird
 struct HealthRoutes {
     let server: InferenceServer
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<FerryRequestContext>) {
         router.get("/v2/health/live") { _, _ in
             server.isLive ? Response(status: .ok) : Response.v2Error("server is not live", status: .badRequest)
         }

@@ -14,23 +14,31 @@ struct InferenceRoutes {
 
     static let headerLength = HTTPField.Name("Inference-Header-Content-Length")!
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<FerryRequestContext>) {
         router.post("/v2/models/:model/infer") { request, context in
-            try await infer(request, model: context.parameters.require("model"), version: nil)
+            try await infer(request, model: context.parameters.require("model"), version: nil, connection: context.connection)
         }
         router.post("/v2/models/:model/versions/:version/infer") { request, context in
-            try await infer(request, model: context.parameters.require("model"), version: context.parameters.require("version"))
+            try await infer(
+                request, model: context.parameters.require("model"), version: context.parameters.require("version"),
+                connection: context.connection)
         }
     }
 
-    private func infer(_ request: Request, model: String, version: String?) async throws -> Response {
+    private func infer(_ request: Request, model: String, version: String?, connection: ClientConnection?) async throws -> Response {
         let buffer = try await request.body.collect(upTo: maxRequestBytes)
         let body = buffer.withUnsafeReadableBytes { Data($0) }
         let inference = try decode(body, headers: request.headers, model: model, version: version)
         if let jobs, JobRoutes.prefersAsync(request.headers) {
             return JobRoutes.accepted(try await jobs.submit(inference, model: model, version: version))
         }
-        let response = try await server.infer(inference, model: model, version: version)
+        // A client that disconnects cancels its request, as a gRPC cancel does.
+        let response =
+            if let connection {
+                try await connection.cancellingOnClose { [server] in try await server.infer(inference, model: model, version: version) }
+            } else {
+                try await server.infer(inference, model: model, version: version)
+            }
         return try encode(response, for: inference)
     }
 

@@ -10,7 +10,7 @@ import Hummingbird
 struct JobRoutes {
     let jobs: JobService
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<FerryRequestContext>) {
         router.get("/v2/jobs") { request, _ in
             let query = request.uri.queryParameters
             let status = try query.get("status").map { value throws(FerryError) -> Job.Status in

@@ -6,7 +6,7 @@ import Hummingbird
 struct MetadataRoutes {
     let server: InferenceServer
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<FerryRequestContext>) {
         router.get("/v2") { _, _ in
             Response.json { writer in
                 writer.object { object in

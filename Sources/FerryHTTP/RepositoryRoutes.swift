@@ -8,7 +8,7 @@ import NIOCore
 struct RepositoryRoutes {
     let server: InferenceServer
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<FerryRequestContext>) {
         router.post("/v2/repository/index") { request, _ in
             let body = try await JSONBody.read(request, limit: 1 << 20)
             let readyOnly = body?["ready"] == .bool(true)
