@@ -18,7 +18,7 @@ all: build
 help:
 	@echo "make serve   build (release) and serve examples/models (HTTP 8000, gRPC 8001, metrics 8002)"
 	@echo "make test    install what is missing, build (release) and run every test"
-	@echo "make bench   in-process latency vs Python onnxruntime; ferry serve over HTTP and gRPC (perf_analyzer)"
+	@echo "make bench   in-process latency vs Python onnxruntime; ferry serve over HTTP and gRPC (perf_analyzer); CNN batching vs raw ONNX Runtime"
 	@echo "make build   release build of ferry and the tests"
 	@echo "make deps    install ONNX Runtime $(shell sed -n 's/^VERSION=//p' scripts/install-onnxruntime) into .deps/"
 
@@ -59,9 +59,11 @@ serve: deps
 
 bench: deps python-env conformance-env
 	$(SWIFT) build -c $(CONFIG) --product InProcessBenchmark
+	$(SWIFT) build -c $(CONFIG) --product ThroughputBenchmark
 	$(SWIFT) build -c $(CONFIG) --product ferry
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-inprocess
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-serving
+	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-cnn
 
 clean:
 	rm -rf .build

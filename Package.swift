@@ -111,6 +111,11 @@ let package = Package(
             dependencies: ["FerryCore", "FerryONNXRuntime", "CONNXRuntime"],
             path: "Benchmarks/InProcessBenchmark"
         ),
+        .executableTarget(
+            name: "ThroughputBenchmark",
+            dependencies: ["FerryCore", "FerryONNXRuntime"],
+            path: "Benchmarks/ThroughputBenchmark"
+        ),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
         .testTarget(name: "FerryONNXRuntimeTests", dependencies: ["FerryCore", "FerryONNXRuntime"]),
         .testTarget(

@@ -9,12 +9,18 @@ import NIOHTTP1
 public final class HTTPInferenceClient: InferenceClient {
     let baseURL: String
     let binary: Bool
-    private let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    private let http: HTTPClient
     private static let headerLength = "Inference-Header-Content-Length"
 
-    public init(baseURL: String, binary: Bool) {
+    /// - Parameter maxConnections: HTTP/1 connections kept to the server, so
+    ///   as many requests can be in flight at once (AsyncHTTPClient's own
+    ///   default of 8 would silently queue the rest in the client).
+    public init(baseURL: String, binary: Bool, maxConnections: Int = 64) {
         self.baseURL = baseURL
         self.binary = binary
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, maxConnections)
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     public func isServerLive() async throws(FerryError) -> Bool { try await status("/v2/health/live") == 200 }

@@ -57,11 +57,15 @@ public struct RemoteModelMetadata: Sendable, Hashable {
 
 /// Connects to a server by URL: `http://host:port` or `grpc://host:port`.
 public enum FerryClient {
-    /// - Parameter binary: over HTTP, send and receive tensor data with the
-    ///   binary tensor extension instead of JSON.
-    public static func connect(to url: String, binary: Bool = false) throws(FerryError) -> any InferenceClient {
+    /// - Parameters:
+    ///   - binary: over HTTP, send and receive tensor data with the binary
+    ///     tensor extension instead of JSON.
+    ///   - maxConnections: over HTTP, how many requests may be in flight at
+    ///     once (one connection each); gRPC multiplexes one connection.
+    public static func connect(to url: String, binary: Bool = false, maxConnections: Int = 64) throws(FerryError) -> any InferenceClient {
         if url.hasPrefix("http://") {
-            return HTTPInferenceClient(baseURL: String(url.dropLast(url.hasSuffix("/") ? 1 : 0)), binary: binary)
+            return HTTPInferenceClient(
+                baseURL: String(url.dropLast(url.hasSuffix("/") ? 1 : 0)), binary: binary, maxConnections: maxConnections)
         }
         if url.hasPrefix("grpc://") {
             let address = url.dropFirst("grpc://".count).split(separator: "/").first.map(String.init) ?? ""

@@ -77,8 +77,12 @@ public actor JobStore {
         try await execute("CREATE INDEX IF NOT EXISTS jobs_by_model ON jobs (model, created)")
     }
 
+    /// Closes the database, also when the caller is being cancelled (as at
+    /// the end of a shutdown that ran out of time): sqlite-nio refuses work
+    /// from a cancelled task, and an unclosed connection must not be left.
     public func close() async {
-        try? await connection.close()
+        let connection = connection
+        await Task { try? await connection.close() }.value
     }
 
     // MARK: Writing

@@ -81,7 +81,15 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let client = try FerryClient.connect(to: url, binary: binary)
+            // Every request in flight needs its own HTTP/1 connection; an open
+            // loop can have many waiting on a slow server.
+            let inFlight = try plans().map { mode in
+                switch mode {
+                case .concurrency(let count): count
+                case .requestRate: 1024
+                }
+            }
+            let client = try FerryClient.connect(to: url, binary: binary, maxConnections: inFlight.max() ?? 1)
             do {
                 try await measure(with: client)
                 await client.close()
