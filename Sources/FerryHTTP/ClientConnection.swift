@@ -1,3 +1,4 @@
+import FerryServing
 import Hummingbird
 import NIOCore
 import Synchronization
@@ -10,36 +11,34 @@ final class ClientConnection: Sendable {
     private struct State {
         var closed = false
         var nextID = 0
-        var onClose: [Int: @Sendable () -> Void] = [:]
+        var waiting: [Int: RequestCancellation] = [:]
     }
 
     private let state = Mutex(State())
 
-    /// Runs `body` in a task of its own that is cancelled if the client goes away first.
-    func cancellingOnClose<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let task = Task { try await body() }
+    /// Withdraws the request if the client goes away before `body` returns.
+    func cancellingOnClose<T>(_ cancellation: RequestCancellation, _ body: () async throws -> T) async throws -> T {
         let id = state.withLock { state -> Int? in
             guard !state.closed else { return nil }
             state.nextID += 1
-            state.onClose[state.nextID] = { task.cancel() }
+            state.waiting[state.nextID] = cancellation
             return state.nextID
         }
-        if id == nil { task.cancel() }
-        defer { if let id { _ = state.withLock { $0.onClose.removeValue(forKey: id) } } }
-        return try await withTaskCancellationHandler {
-            try await task.value
-        } onCancel: {
-            task.cancel()
+        guard let id else {
+            cancellation.cancel()
+            return try await body()
         }
+        defer { _ = state.withLock { $0.waiting.removeValue(forKey: id) } }
+        return try await body()
     }
 
     func close() {
-        let actions = state.withLock { state in
+        let waiting = state.withLock { state in
             state.closed = true
-            defer { state.onClose = [:] }
-            return Array(state.onClose.values)
+            defer { state.waiting = [:] }
+            return Array(state.waiting.values)
         }
-        for action in actions { action() }
+        for cancellation in waiting { cancellation.cancel() }
     }
 
     // MARK: Open connections by channel

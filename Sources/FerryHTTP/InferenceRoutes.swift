@@ -33,9 +33,12 @@ struct InferenceRoutes {
             return JobRoutes.accepted(try await jobs.submit(inference, model: model, version: version))
         }
         // A client that disconnects cancels its request, as a gRPC cancel does.
+        let cancellation = RequestCancellation()
         let response =
             if let connection {
-                try await connection.cancellingOnClose { [server] in try await server.infer(inference, model: model, version: version) }
+                try await connection.cancellingOnClose(cancellation) {
+                    try await server.infer(inference, model: model, version: version, cancellation: cancellation)
+                }
             } else {
                 try await server.infer(inference, model: model, version: version)
             }

@@ -70,8 +70,11 @@ public final class InferenceServer: Sendable {
     // MARK: Inference
 
     /// Validates the request against the model, runs it, and records statistics.
-    public func infer(_ request: InferenceRequest, model name: String, version: String? = nil) async throws(FerryError) -> InferenceResponse
-    {
+    /// Cancelling the task, or `cancellation`, withdraws the request from the
+    /// queue or stops its run.
+    public func infer(
+        _ request: InferenceRequest, model name: String, version: String? = nil, cancellation: RequestCancellation? = nil
+    ) async throws(FerryError) -> InferenceResponse {
         guard !stopping.load(ordering: .relaxed) else {
             throw FerryError(.unavailable, "the server is shutting down")
         }
@@ -80,7 +83,9 @@ public final class InferenceServer: Sendable {
         // A version picked just before a swap or unload retired it refuses the
         // request; the table then names its successor (or says why there is none).
         for _ in 0..<3 {
-            if let response = try await run(request, on: model, name: name, started: started) { return response }
+            if let response = try await run(request, on: model, name: name, started: started, cancellation: cancellation) {
+                return response
+            }
             let next = try servingVersion(name, version)
             guard next !== model else { break }
             model = next
@@ -107,7 +112,8 @@ public final class InferenceServer: Sendable {
         _ request: InferenceRequest,
         on model: LoadedModelVersion,
         name: String,
-        started: ContinuousClock.Instant
+        started: ContinuousClock.Instant,
+        cancellation: RequestCancellation?
     ) async throws(FerryError) -> InferenceResponse? {
         let config = model.configuration
         do throws(FerryError) {
@@ -120,7 +126,8 @@ public final class InferenceServer: Sendable {
                     inputs,
                     outputs: outputNames,
                     priority: try policy.priority(of: request, model: name),
-                    timeout: try policy.timeout(of: request)
+                    timeout: try policy.timeout(of: request),
+                    cancellation: cancellation
                 )
             else { return nil }
             let total = ContinuousClock.now - started

@@ -6,14 +6,26 @@ import Testing
 /// waits cancels its request, as a cancelled gRPC call does.
 @Suite("HTTP client disconnect")
 struct HTTPDisconnectTests {
-    /// Starts curl posting `body` and kills its connection after `seconds`.
-    static func curl(_ url: String, body: String, maxTime seconds: Double) throws -> Process {
+    /// Starts curl posting `body`; killing it closes its connection. (SIGKILL:
+    /// a child spawned from a test thread inherits its blocked SIGTERM.)
+    static func curl(_ url: String, body: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-s", "-o", "/dev/null", "--max-time", String(seconds), "-d", body, url]
+        process.arguments = ["curl", "-s", "-o", "/dev/null", "-d", body, url]
         process.standardError = FileHandle.nullDevice
         try process.run()
         return process
+    }
+
+    /// Polls the model's failure count until it is `count` (or 30 s pass).
+    static func waitForFailures(_ base: String, _ count: String) async throws -> String? {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var failures = try await Self.failures(base)
+        while failures != count && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            failures = try await Self.failures(base)
+        }
+        return failures
     }
 
     static func failures(_ base: String) async throws -> String? {
@@ -33,18 +45,18 @@ struct HTTPDisconnectTests {
         let endless = AsyncJobTests.slowRequest(iterations: 1_000_000_000)
 
         // One instance: the first request runs (for hours if let), the second waits behind it.
-        let running = try Self.curl(url, body: endless, maxTime: 4)
-        try await Task.sleep(for: .milliseconds(300))
-        let queued = try Self.curl(url, body: endless, maxTime: 1)
+        let running = try Self.curl(url, body: endless)
+        try await Task.sleep(for: .milliseconds(500))
+        let queued = try Self.curl(url, body: endless)
+        try await Task.sleep(for: .milliseconds(500))
+        kill(queued.processIdentifier, SIGKILL)
         queued.waitUntilExit()
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(try await Self.failures(base) == "1", "the queued request was cancelled while the other still runs")
-        #expect(running.isRunning)
+        #expect(try await Self.waitForFailures(base, "1") == "1", "the queued request was cancelled")
+        #expect(running.isRunning, "the other still runs")
 
+        kill(running.processIdentifier, SIGKILL)
         running.waitUntilExit()
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try await Self.failures(base) != "2" && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(try await Self.failures(base) == "2", "the running request was stopped")
+        #expect(try await Self.waitForFailures(base, "2") == "2", "the running request was stopped")
 
         // The instance is free again: a short request is answered.
         let short = try await HTTPCall.send(.POST, url, body: AsyncJobTests.slowRequest(iterations: 3))

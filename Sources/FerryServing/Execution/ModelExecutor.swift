@@ -80,9 +80,12 @@ final class ModelExecutor: @unchecked Sendable {
         _ inputs: [Tensor],
         outputs: [String],
         priority: Int,
-        timeout: Duration?
+        timeout: Duration?,
+        cancellation: RequestCancellation? = nil
     ) async throws(FerryError) -> Execution? {
         let id = nextID.add(1, ordering: .relaxed).newValue
+        cancellation?.install { [self] in cancel(id) }
+        defer { cancellation?.remove() }
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<Execution, FerryError>?, Never>) in
                 let now = ContinuousClock.now
@@ -97,7 +100,7 @@ final class ModelExecutor: @unchecked Sendable {
                     deadline: timeout.map { now + $0 },
                     completion: { continuation.resume(returning: $0) }
                 )
-                enqueue(job)
+                enqueue(job, cancelled: cancellation?.isCancelled ?? false)
             }
         } onCancel: {
             cancel(id)
@@ -122,14 +125,14 @@ final class ModelExecutor: @unchecked Sendable {
 
     // MARK: Queue operations (each takes the lock)
 
-    private func enqueue(_ job: Job) {
+    private func enqueue(_ job: Job, cancelled: Bool) {
         condition.lock()
         guard accepting else {
             condition.unlock()
             job.completion(nil)
             return
         }
-        if Task.isCancelled {
+        if cancelled || Task.isCancelled {
             condition.unlock()
             job.completion(.failure(FerryError(.cancelled, "the request to model '\(name)' was cancelled")))
             return
