@@ -20,9 +20,10 @@ help:
 	@echo "make test    install what is missing, build (release) and run every test"
 	@echo "make bench   in-process latency vs Python onnxruntime; ferry serve over HTTP and gRPC (perf_analyzer); CNN batching vs raw ONNX Runtime"
 	@echo "make build   release build of ferry and the tests"
-	@echo "make deps    install ONNX Runtime $(shell sed -n 's/^VERSION=//p' scripts/install-onnxruntime) into .deps/"
+	@echo "make deps    install ONNX Runtime $(shell sed -n 's/^VERSION=//p' scripts/install-onnxruntime) into .deps/ and the Debian packages builds and tests use"
 
 deps:
+	@scripts/install-system-packages --quiet
 	@scripts/install-onnxruntime --quiet
 
 python-env:
@@ -50,6 +51,7 @@ build: deps
 	$(SWIFT) build -c $(CONFIG) --product ferry
 
 test: deps fixtures build conformance-env
+	@scripts/install-system-packages --quiet --tests
 	$(SWIFT) test -c $(CONFIG) --skip-build --disable-xctest
 	FERRY_BIN=$(BIN_DIR)/ferry .deps/venv-conformance/bin/python -m pytest tests/conformance -q -p no:cacheprovider
 

@@ -47,8 +47,10 @@ final class WebhookReceiver: Sendable {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { [port] channel in port.value.withLock { $0 = channel.localAddress?.port } })
         task.withLock { $0 = Task { try await app.run() } }
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Other tests may load both cores: give the receiver time to start, and fail clearly if it does not.
+        let deadline = ContinuousClock.now + .seconds(60)
         while port.value.withLock({ $0 }) == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        guard port.value.withLock({ $0 }) != nil else { throw FerryError(.unavailable, "the webhook receiver did not start") }
     }
 
     var url: String { "http://127.0.0.1:\(port.value.withLock { $0 } ?? 0)" }
