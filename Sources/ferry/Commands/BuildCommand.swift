@@ -4,7 +4,7 @@ import FerryImage
 import FerryONNXRuntime
 import Foundation
 
-struct BuildCommand: ParsableCommand {
+struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
         abstract: "Build an OCI image of a model repository with ferry and ONNX Runtime, without a container engine.",
@@ -41,6 +41,11 @@ struct BuildCommand: ParsableCommand {
         help: ArgumentHelp("An environment variable KEY=VALUE for the server (repeatable).", valueName: "key=value"))
     var environment: [String] = []
 
+    @Option(help: ArgumentHelp("Also push the image to REGISTRY/REPOSITORY[:TAG].", valueName: "reference"))
+    var push: String?
+
+    @OptionGroup(title: "Registry") var registry: RegistryOptions
+
     func validate() throws {
         _ = try target()
         for pair in labels + environment where !pair.contains("=") {
@@ -58,8 +63,8 @@ struct BuildCommand: ParsableCommand {
         return (String(directory), parts.count > 1 ? String(parts[1]) : "latest")
     }
 
-    func run() throws {
-        try reportingFailures {
+    func run() async throws {
+        try await reportingFailures {
             let (directory, tag) = try target()
             let layout = try OCILayout(root: URL(fileURLWithPath: directory))
             let recipe = ImageRecipe(
@@ -82,6 +87,7 @@ struct BuildCommand: ParsableCommand {
             }
             lines.append("  total \(Self.megabytes(image.layers.reduce(0) { $0 + $1.size }))")
             writeStandardOutput(Data(lines.joined(separator: "\n").utf8))
+            if let push { try await registry.push(image.manifest, from: layout, to: try ImageReference(parsing: push)) }
         }
     }
 

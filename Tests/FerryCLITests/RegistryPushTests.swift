@@ -1,0 +1,54 @@
+import FerryCore
+import Foundation
+import Testing
+
+/// `ferry push` against a real registry, read back
+/// with skopeo (the containers/image implementation podman and CRI-O use).
+@Suite("ferry push to a real registry")
+struct RegistryPushTests {
+    @Test("push uploads every blob, skopeo reads the image back by the same digest, a second push uploads nothing")
+    func pushAndReadBack() async throws {
+        let registry = try await RegistryProcess()
+        defer { registry.stop() }
+        let image = try ImageBuildTests.build("examples/models")
+        defer { try? FileManager.default.removeItem(at: image.layout) }
+        let destination = "\(registry.address)/ferry/digits:v1"
+
+        let first = try FerryProcess.run(["push", "oci:\(image.layout.path):test", destination])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.hasPrefix("\(image.digest)  \(destination)  (4 blobs uploaded"), "\(first.stdout)")
+        let again = try FerryProcess.run(["push", "oci:\(image.layout.path):test", destination])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("(0 blobs uploaded, 0 bytes; 4 already there)"), "\(again.stdout)")
+
+        let inspect = try Tool.run("skopeo", ["inspect", "--tls-verify=false", "docker://\(destination)"])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        let document = try JSONParser.parse(inspect.stdout)
+        #expect(document["Digest"] == .string(image.digest))
+        #expect(document["Labels"]?["dev.ferry.models"] == .string("digits"))
+
+        // Copied back out of the registry, the image still passes umoci's digest and diff_id checks.
+        let copy = try ImageBuildTests.temporaryDirectory("copy")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let copied = try Tool.run("skopeo", ["copy", "--src-tls-verify=false", "docker://\(destination)", "oci:\(copy.path)/layout:v1"])
+        #expect(copied.status == 0, "\(copied.stderr)")
+        let unpack = try Tool.run("umoci", ["unpack", "--image", "\(copy.path)/layout:v1", "\(copy.path)/bundle"])
+        #expect(unpack.status == 0, "\(unpack.stderr)")
+    }
+
+    @Test("a bad reference is refused before any request; an unreachable registry is named")
+    func errors() async throws {
+        let registry = try await RegistryProcess()
+        defer { registry.stop() }
+        let image = try ImageBuildTests.build("examples/models")
+        defer { try? FileManager.default.removeItem(at: image.layout) }
+        let badName = try FerryProcess.run(["push", "oci:\(image.layout.path):test", "\(registry.address)/Ferry/Upper:v1"])
+        #expect(badName.status == 1)
+        #expect(badName.stderr.contains("the repository must be lowercase"), "\(badName.stderr)")
+        let noRegistry = try FerryProcess.run(["push", "oci:\(image.layout.path):test", "digits:v1"])
+        #expect(noRegistry.stderr.contains("no registry"), "\(noRegistry.stderr)")
+        let unreachable = try FerryProcess.run(["push", "oci:\(image.layout.path):test", "127.0.0.1:1/ferry/digits:v1"])
+        #expect(unreachable.status == 1)
+        #expect(unreachable.stderr.hasPrefix("ferry: cannot reach the registry 127.0.0.1:1"), "\(unreachable.stderr)")
+    }
+}
