@@ -52,3 +52,48 @@ struct RegistryPushTests {
         #expect(unreachable.stderr.hasPrefix("ferry: cannot reach the registry 127.0.0.1:1"), "\(unreachable.stderr)")
     }
 }
+
+@Suite("ferry push with registry authentication")
+struct RegistryAuthTests {
+    static var htpasswd: String {
+        get throws {
+            try String(contentsOf: FerryProcess.repositoryRoot.appendingPathComponent("Tests/Fixtures/registry/htpasswd"), encoding: .utf8)
+        }
+    }
+
+    @Test("basic auth: no or wrong credentials get the registry's UNAUTHORIZED; --password-stdin and docker config.json work")
+    func basicAuth() async throws {
+        let registry = try await RegistryProcess(htpasswd: try Self.htpasswd)
+        defer { registry.stop() }
+        let image = try ImageBuildTests.build("examples/models")
+        defer { try? FileManager.default.removeItem(at: image.layout) }
+        let source = "oci:\(image.layout.path):test"
+        let destination = "\(registry.address)/ferry/digits:v1"
+        let emptyConfig = try ImageBuildTests.temporaryDirectory("docker-config")
+        defer { try? FileManager.default.removeItem(at: emptyConfig) }
+
+        let anonymous = try FerryProcess.run(["push", source, destination], environment: ["DOCKER_CONFIG": emptyConfig.path])
+        #expect(anonymous.status == 1)
+        #expect(anonymous.stderr.contains("401 Unauthorized (UNAUTHORIZED: authentication required)"), "\(anonymous.stderr)")
+
+        let wrong = try FerryProcess.run(
+            ["push", source, destination, "--username", "ferry", "--password-stdin"], stdin: Data("wrong\n".utf8),
+            environment: ["DOCKER_CONFIG": emptyConfig.path])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("401 Unauthorized"), "\(wrong.stderr)")
+
+        let right = try FerryProcess.run(
+            ["push", source, destination, "--username", "ferry", "--password-stdin"], stdin: Data("s3cret\n".utf8),
+            environment: ["DOCKER_CONFIG": emptyConfig.path])
+        #expect(right.status == 0, "\(right.stderr)")
+        #expect(right.stdout.contains("(4 blobs uploaded"), "\(right.stdout)")
+
+        // As `docker login` leaves it: auths.REGISTRY.auth = base64(user:password).
+        let auth = Data("ferry:s3cret".utf8).base64EncodedString()
+        try Data(#"{"auths":{"\#(registry.address)":{"auth":"\#(auth)"}}}"#.utf8).write(
+            to: emptyConfig.appendingPathComponent("config.json"))
+        let fromConfig = try FerryProcess.run(["push", source, destination], environment: ["DOCKER_CONFIG": emptyConfig.path])
+        #expect(fromConfig.status == 0, "\(fromConfig.stderr)")
+        #expect(fromConfig.stdout.contains("(0 blobs uploaded, 0 bytes; 4 already there)"), "\(fromConfig.stdout)")
+    }
+}

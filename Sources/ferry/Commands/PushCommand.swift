@@ -44,8 +44,10 @@ struct RegistryOptions: ParsableArguments {
         if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
     }
 
-    func credentials() -> RegistryClient.Credentials? {
-        guard let username else { return nil }
+    /// --username (with --password-stdin), else the registry's entry in
+    /// Docker's `config.json` (`auths`, as `docker login` writes it).
+    func credentials(for registry: String) -> RegistryClient.Credentials? {
+        guard let username else { return DockerConfig.credentials(for: registry) }
         var password = ""
         if passwordStdin {
             password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
@@ -55,7 +57,7 @@ struct RegistryOptions: ParsableArguments {
     }
 
     func push(_ manifest: Descriptor, from layout: OCILayout, to reference: ImageReference) async throws(FerryError) {
-        let client = RegistryClient(registry: reference.registry, insecure: insecure, credentials: credentials())
+        let client = RegistryClient(registry: reference.registry, insecure: insecure, credentials: credentials(for: reference.registry))
         do {
             let report = try await client.push(manifest, from: layout, to: reference) { line in
                 FileHandle.standardError.write(Data("ferry push: \(line)\n".utf8))
@@ -69,5 +71,22 @@ struct RegistryOptions: ParsableArguments {
             await client.shutdown()
             throw error
         }
+    }
+}
+
+/// Reads `auths` from Docker's client configuration: `$DOCKER_CONFIG/config.json`
+/// or `~/.docker/config.json`. Credential helpers are not run.
+enum DockerConfig {
+    static func credentials(for registry: String) -> RegistryClient.Credentials? {
+        let environment = ProcessInfo.processInfo.environment
+        let directory = environment["DOCKER_CONFIG"] ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.docker")
+        guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
+            case .object(let auths)? = (try? JSONParser.parse(data))?["auths"]
+        else { return nil }
+        let entry = auths[registry] ?? auths["https://\(registry)"] ?? auths["http://\(registry)"]
+        guard let encoded = entry?["auth"]?.stringValue, let decoded = Data(base64Encoded: encoded),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return RegistryClient.Credentials(username: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
     }
 }
