@@ -99,6 +99,21 @@ struct ImageBuildTests {
         for url in [repository, before.layout, after.layout] { try? FileManager.default.removeItem(at: url) }
     }
 
+    @Test("docker-archive output loads with skopeo (as docker load and podman load would) and still unpacks")
+    func dockerArchive() throws {
+        let work = try Self.temporaryDirectory("archive")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let archive = work.appendingPathComponent("digits.tar")
+        let build = try FerryProcess.run(["build", "examples/models", "--output", "docker-archive:\(archive.path):ferry/digits:v1"])
+        #expect(build.status == 0, "\(build.stderr)")
+        #expect(build.stdout.contains("docker-archive:\(archive.path):ferry/digits:v1"))
+        let copy = try Tool.run("skopeo", ["copy", "docker-archive:\(archive.path)", "oci:\(work.path)/layout:v1"])
+        #expect(copy.status == 0, "\(copy.stderr)")
+        let unpack = try Tool.run("umoci", ["unpack", "--image", "\(work.path)/layout:v1", "\(work.path)/bundle"])
+        #expect(unpack.status == 0, "\(unpack.stderr)")
+        #expect(FileManager.default.isExecutableFile(atPath: "\(work.path)/bundle/rootfs/usr/local/bin/ferry"))
+    }
+
     @Test("bad build arguments fail with one clear line")
     func badArguments() throws {
         let noTarget = try FerryProcess.run(["build", "examples/models", "--output", "docker://x"])

@@ -53,25 +53,48 @@ struct BuildCommand: AsyncParsableCommand {
         }
     }
 
-    func target() throws -> (directory: String, tag: String) {
-        guard output.hasPrefix("oci:") else {
-            throw ValidationError("--output must be oci:DIR[:TAG], not '\(output)'")
+    enum Target {
+        case layout(directory: String, tag: String)
+        /// A `docker load` tar, built through a temporary layout with plain layers.
+        case dockerArchive(file: String, name: String)
+    }
+
+    func target() throws -> Target {
+        if output.hasPrefix("oci:") {
+            let parts = output.dropFirst(4).split(separator: ":", maxSplits: 1)
+            guard let directory = parts.first, !directory.isEmpty else { throw ValidationError("--output oci: needs a directory") }
+            return .layout(directory: String(directory), tag: parts.count > 1 ? String(parts[1]) : "latest")
         }
-        let rest = output.dropFirst(4)
-        let parts = rest.split(separator: ":", maxSplits: 1)
-        guard let directory = parts.first, !directory.isEmpty else { throw ValidationError("--output oci: needs a directory") }
-        return (String(directory), parts.count > 1 ? String(parts[1]) : "latest")
+        if output.hasPrefix("docker-archive:") {
+            let parts = output.dropFirst("docker-archive:".count).split(separator: ":", maxSplits: 1)
+            guard let file = parts.first, !file.isEmpty else { throw ValidationError("--output docker-archive: needs a file") }
+            let name = parts.count > 1 ? String(parts[1]) : "ferry:latest"
+            return .dockerArchive(file: String(file), name: name.contains(":") ? name : name + ":latest")
+        }
+        throw ValidationError("--output must be oci:DIR[:TAG] or docker-archive:FILE.tar[:NAME:TAG], not '\(output)'")
     }
 
     func run() async throws {
         try await reportingFailures {
-            let (directory, tag) = try target()
-            let layout = try OCILayout(root: URL(fileURLWithPath: directory))
+            let target = try target()
+            var temporary: URL?
+            defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
+            let layout: OCILayout
+            switch target {
+            case .layout(let directory, _):
+                layout = try OCILayout(root: URL(fileURLWithPath: directory))
+            case .dockerArchive:
+                temporary = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-build-\(UUID().uuidString)")
+                layout = try OCILayout(root: temporary!)
+            }
+            if case .dockerArchive = target, compression == .gzip {
+                throw FerryError(.invalidArgument, "a docker archive holds plain layers; drop --compression gzip")
+            }
             let recipe = ImageRecipe(
                 executable: URL(fileURLWithPath: executable ?? Self.runningExecutable()),
                 onnxRuntime: URL(fileURLWithPath: try Self.onnxRuntime(explicit: onnxRuntimeLibrary)),
                 repository: URL(fileURLWithPath: repository),
-                compression: compression,
+                compression: { if case .dockerArchive = target { .none } else { compression } }(),
                 sourceDateEpoch: ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap { Int($0) } ?? 0,
                 labels: Dictionary(labels.map(Self.pair), uniquingKeysWith: { $1 }),
                 environment: environment
@@ -79,8 +102,15 @@ struct BuildCommand: AsyncParsableCommand {
             let image = try ImageBuilder(layout: layout).build(recipe) { step in
                 FileHandle.standardError.write(Data("ferry build: \(step)\n".utf8))
             }
-            try layout.tag(image.manifest, as: tag)
-            var lines = ["\(image.manifest.digest)  oci:\(directory):\(tag)"]
+            var lines: [String]
+            switch target {
+            case .layout(let directory, let tag):
+                try layout.tag(image.manifest, as: tag)
+                lines = ["\(image.manifest.digest)  oci:\(directory):\(tag)"]
+            case .dockerArchive(let file, let name):
+                try DockerArchive.write(image, from: layout, name: name, to: URL(fileURLWithPath: file))
+                lines = ["\(image.manifest.digest)  docker-archive:\(file):\(name)"]
+            }
             for layer in image.layers {
                 lines.append(
                     "  \(layer.digest)  \(Self.megabytes(layer.size))  \(layer.gzipped ? "gzip" : "tar ")  \(layer.title)")

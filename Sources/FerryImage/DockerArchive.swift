@@ -1,0 +1,43 @@
+import FerryCore
+import Foundation
+
+/// The tar `docker save` writes and `docker load` / `podman load` read:
+/// `manifest.json` naming the config and the layers, which must be plain
+/// (uncompressed) tars here, so the image is built with compression off.
+public enum DockerArchive {
+    public static func write(_ image: BuiltImage, from layout: OCILayout, name: String, to file: URL) throws(FerryError) {
+        guard image.layers.allSatisfy({ !$0.gzipped }) else {
+            throw FerryError(.internal, "a docker archive needs uncompressed layers")
+        }
+        let config = "\(image.config.digest.hex).json"
+        let layers = image.layers.map { "\($0.digest.hex).tar" }
+        var manifest = JSONWriter()
+        manifest.list([0]) { writer, _ in
+            writer.object { object in
+                object.member("Config") { $0.string(config) }
+                object.member("RepoTags") { writer in writer.list([name]) { $0.string($1) } }
+                object.member("Layers") { writer in writer.list(layers) { $0.string($1) } }
+            }
+        }
+        var entries = [
+            TarEntry(path: "manifest.json", content: .bytes(manifest.data)),
+            TarEntry(path: config, content: .file(layout.blobURL(image.config.digest))),
+        ]
+        for (layer, path) in zip(image.layers, layers) {
+            entries.append(TarEntry(path: path, content: .file(layout.blobURL(layer.digest))))
+        }
+
+        guard FileManager.default.createFile(atPath: file.path, contents: nil), let output = try? FileHandle(forWritingTo: file) else {
+            throw FerryError(.failedPrecondition, "cannot create '\(file.path)'")
+        }
+        defer { try? output.close() }
+        let tar = TarWriter(modificationTime: 0) { (data: Data) throws(FerryError) in
+            do {
+                try output.write(contentsOf: data)
+            } catch {
+                throw FerryError(.internal, "writing '\(file.path)' failed: \(error.localizedDescription)")
+            }
+        }
+        try tar.write(entries)
+    }
+}
