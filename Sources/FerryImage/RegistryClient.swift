@@ -57,21 +57,31 @@ public final class RegistryClient: Sendable {
         } catch {
             throw FerryError(.invalidArgument, "manifest \(manifest.digest) is not an OCI image manifest: \(error)")
         }
-        _ = try await send(.GET, "/v2/", expecting: [200])
+        _ = try await retrying("checking \(registry)", progress: progress) { () async throws(FerryError) in
+            try await send(.GET, "/v2/", expecting: [200])
+        }
         var report = PushReport()
         for blob in [document.config] + document.layers {
-            if try await hasBlob(blob.digest, in: reference.repository) {
+            let present = try await retrying("checking \(blob.digest)", progress: progress) { () async throws(FerryError) in
+                try await hasBlob(blob.digest, in: reference.repository)
+            }
+            if present {
                 report.skipped.append(blob.digest)
                 progress("\(blob.digest): already in \(registry)/\(reference.repository)")
                 continue
             }
-            try await upload(blob, from: layout, to: reference.repository, progress: progress)
+            try await retrying("uploading \(blob.digest)", progress: progress) { () async throws(FerryError) in
+                try await upload(blob, from: layout, to: reference.repository, progress: progress)
+            }
             report.uploaded.append(blob.digest)
             report.uploadedBytes += blob.size
         }
-        let response = try await send(
-            .PUT, "/v2/\(reference.repository)/manifests/\(reference.reference)",
-            headers: ["Content-Type": manifest.mediaType], body: try layout.blob(manifest.digest), expecting: [201])
+        let manifestBody = try layout.blob(manifest.digest)
+        let response = try await retrying("putting the manifest", progress: progress) { () async throws(FerryError) in
+            try await send(
+                .PUT, "/v2/\(reference.repository)/manifests/\(reference.reference)",
+                headers: ["Content-Type": manifest.mediaType], body: manifestBody, expecting: [201])
+        }
         let stated = response.headers.first(name: "Docker-Content-Digest")
         guard stated == nil || stated == manifest.digest.description else {
             throw FerryError(.internal, "the registry stored the manifest as \(stated ?? "") instead of \(manifest.digest)")
@@ -148,7 +158,26 @@ public final class RegistryClient: Sendable {
         var body: Data
     }
 
-    /// One request to the registry; `path` is a path or an absolute URL (a `Location`).
+    /// Runs `body` again after a failure that may pass (a 5xx, a reset
+    /// connection), waiting 1, 2, then 4 s; other failures end at once.
+    func retrying<T>(_ what: String, progress: @Sendable (String) -> Void, _ body: () async throws(FerryError) -> T)
+        async throws(FerryError) -> T
+    {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch  where error.code == .unavailable && attempt < 4 {
+                progress("\(what) failed (\(error.message)); retrying in \(1 << (attempt - 1)) s")
+                try? await Task.sleep(for: .seconds(1 << (attempt - 1)))
+                attempt += 1
+            }
+        }
+    }
+
+    /// One request to the registry; `path` is a path or an absolute URL (a
+    /// `Location`). Requests that stand alone are retried; a blob upload's
+    /// steps are retried as a whole by `push`.
     func send(
         _ method: HTTPMethod, _ path: String, headers: [String: String] = [:], body: Data? = nil, expecting: Set<Int>
     ) async throws(FerryError) -> Response {

@@ -1,5 +1,6 @@
 import FerryCore
 import Foundation
+import Synchronization
 import Testing
 
 /// Runs a program other than ferry (umoci, skopeo) and collects its output.
@@ -22,106 +23,127 @@ enum Tool {
     }
 }
 
-@Suite("ferry build: OCI images without a container engine")
-struct ImageBuildTests {
-    static func temporaryDirectory(_ name: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-\(name)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+/// Image builds, registries and runc load the disk and both cores: these
+/// suites run one test at a time so the rest of the tests keep their pace.
+@Suite("container images", .serialized)
+struct ContainerImageTests {}
 
-    /// Builds `repository` into a fresh layout; returns the layout, the manifest digest and the layer lines.
-    static func build(_ repository: String, tag: String = "test") throws -> (layout: URL, digest: String, layers: [String: String]) {
-        let layout = try temporaryDirectory("image")
-        let result = try FerryProcess.run(["build", repository, "--output", "oci:\(layout.path):\(tag)"])
-        #expect(result.status == 0, "\(result.stderr)")
-        let lines = result.stdout.split(separator: "\n")
-        let digest = String(lines.first?.split(separator: " ").first ?? "")
-        // "  sha256:…  12.34 MB  gzip  runtime" → title: digest
-        var layers: [String: String] = [:]
-        for line in lines.dropFirst() where line.contains("sha256:") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            layers[fields.dropFirst(4).joined(separator: " ")] = String(fields[0])
+extension ContainerImageTests {
+    @Suite("ferry build: OCI images without a container engine")
+    struct ImageBuildTests {
+        static func temporaryDirectory(_ name: String) throws -> URL {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-\(name)-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            return url
         }
-        return (layout, digest, layers)
-    }
 
-    @Test("two builds give the same digest, and umoci unpacks the image: ferry, ONNX Runtime, the models, user 65532")
-    func deterministicAndUnpacks() throws {
-        let first = try Self.build("examples/models")
-        let second = try Self.build("examples/models")
-        #expect(first.digest.hasPrefix("sha256:") && first.digest.count == 71, "\(first.digest)")
-        #expect(first.digest == second.digest)
-        #expect(Set(first.layers.keys) == ["base", "runtime", "model digits"])
+        typealias Built = (layout: URL, digest: String, layers: [String: String])
+        private static let shared = Mutex<Built?>(nil)
 
-        // umoci checks every blob digest and the config's diff_ids.
-        let bundle = try Self.temporaryDirectory("bundle").appendingPathComponent("b")
-        let unpack = try Tool.run("umoci", ["unpack", "--image", "\(first.layout.path):test", bundle.path])
-        #expect(unpack.status == 0, "\(unpack.stderr)")
-        let rootfs = bundle.appendingPathComponent("rootfs")
-        #expect(FileManager.default.isExecutableFile(atPath: rootfs.appendingPathComponent("usr/local/bin/ferry").path))
-        #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("usr/local/lib/libonnxruntime.so.1.31.1").path))
-        #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("models/digits/config.pbtxt").path))
-        #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("models/digits/1/model.onnx").path))
-        let passwd = try String(contentsOf: rootfs.appendingPathComponent("etc/passwd"), encoding: .utf8)
-        #expect(passwd.contains("nonroot:x:65532:65532:"))
-        let tmp = try FileManager.default.attributesOfItem(atPath: rootfs.appendingPathComponent("tmp").path)
-        #expect((tmp[.posixPermissions] as? NSNumber)?.intValue == 0o1777)
+        /// One build of examples/models for the tests that only need an image
+        /// (kept for the whole run; the tests run one at a time).
+        static func sharedDigits() throws -> Built {
+            if let built = shared.withLock({ $0 }) { return built }
+            let built = try build("examples/models")
+            shared.withLock { $0 = built }
+            return built
+        }
 
-        let config = try JSONParser.parse(Data(contentsOf: bundle.appendingPathComponent("config.json")))
-        #expect(config["process"]?["user"]?["uid"] == .number("65532"))
-        #expect(
-            config["process"]?["args"] == .array(["/usr/local/bin/ferry", "serve", "/models", "--host", "0.0.0.0"].map(JSONValue.string)))
-        for url in [first.layout, second.layout, bundle.deletingLastPathComponent()] { try? FileManager.default.removeItem(at: url) }
-    }
+        /// Builds `repository` into a fresh layout; returns the layout, the manifest digest and the layer lines.
+        static func build(_ repository: String, tag: String = "test") throws -> (layout: URL, digest: String, layers: [String: String]) {
+            let layout = try temporaryDirectory("image")
+            let result = try FerryProcess.run(["build", repository, "--output", "oci:\(layout.path):\(tag)"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let lines = result.stdout.split(separator: "\n")
+            let digest = String(lines.first?.split(separator: " ").first ?? "")
+            // "  sha256:…  12.34 MB  gzip  runtime" → title: digest
+            var layers: [String: String] = [:]
+            for line in lines.dropFirst() where line.contains("sha256:") {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                layers[fields.dropFirst(4).joined(separator: " ")] = String(fields[0])
+            }
+            return (layout, digest, layers)
+        }
 
-    @Test("changing one model changes only that model's layer")
-    func modelChangeTouchesOneLayer() throws {
-        let repository = try Self.temporaryDirectory("repository")
-        try FileManager.default.copyItem(
-            at: FerryProcess.repositoryRoot.appendingPathComponent("examples/models/digits"),
-            to: repository.appendingPathComponent("digits"))
-        let mlp = repository.appendingPathComponent("mlp/1")
-        try FileManager.default.createDirectory(at: mlp, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: FerryProcess.fixture("mlp.onnx"), toPath: mlp.appendingPathComponent("model.onnx").path)
-        let before = try Self.build(repository.path)
+        @Test("two builds give the same digest, and umoci unpacks the image: ferry, ONNX Runtime, the models, user 65532")
+        func deterministicAndUnpacks() throws {
+            let first = try Self.build("examples/models")
+            let second = try Self.build("examples/models")
+            #expect(first.digest.hasPrefix("sha256:") && first.digest.count == 71, "\(first.digest)")
+            #expect(first.digest == second.digest)
+            #expect(Set(first.layers.keys) == ["base", "runtime", "model digits"])
 
-        try FileManager.default.removeItem(at: mlp.appendingPathComponent("model.onnx"))
-        try FileManager.default.copyItem(
-            atPath: FerryProcess.fixture("multi_io.onnx"), toPath: mlp.appendingPathComponent("model.onnx").path)
-        let after = try Self.build(repository.path)
+            // umoci checks every blob digest and the config's diff_ids.
+            let bundle = try Self.temporaryDirectory("bundle").appendingPathComponent("b")
+            let unpack = try Tool.run("umoci", ["unpack", "--image", "\(first.layout.path):test", bundle.path])
+            #expect(unpack.status == 0, "\(unpack.stderr)")
+            let rootfs = bundle.appendingPathComponent("rootfs")
+            #expect(FileManager.default.isExecutableFile(atPath: rootfs.appendingPathComponent("usr/local/bin/ferry").path))
+            #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("usr/local/lib/libonnxruntime.so.1.31.1").path))
+            #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("models/digits/config.pbtxt").path))
+            #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("models/digits/1/model.onnx").path))
+            let passwd = try String(contentsOf: rootfs.appendingPathComponent("etc/passwd"), encoding: .utf8)
+            #expect(passwd.contains("nonroot:x:65532:65532:"))
+            let tmp = try FileManager.default.attributesOfItem(atPath: rootfs.appendingPathComponent("tmp").path)
+            #expect((tmp[.posixPermissions] as? NSNumber)?.intValue == 0o1777)
 
-        #expect(before.digest != after.digest)
-        #expect(before.layers["base"] == after.layers["base"])
-        #expect(before.layers["runtime"] == after.layers["runtime"])
-        #expect(before.layers["model digits"] == after.layers["model digits"])
-        #expect(before.layers["model mlp"] != after.layers["model mlp"])
-        for url in [repository, before.layout, after.layout] { try? FileManager.default.removeItem(at: url) }
-    }
+            let config = try JSONParser.parse(Data(contentsOf: bundle.appendingPathComponent("config.json")))
+            #expect(config["process"]?["user"]?["uid"] == .number("65532"))
+            #expect(
+                config["process"]?["args"]
+                    == .array(["/usr/local/bin/ferry", "serve", "/models", "--host", "0.0.0.0"].map(JSONValue.string)))
+            for url in [first.layout, second.layout, bundle.deletingLastPathComponent()] { try? FileManager.default.removeItem(at: url) }
+        }
 
-    @Test("docker-archive output loads with skopeo (as docker load and podman load would) and still unpacks")
-    func dockerArchive() throws {
-        let work = try Self.temporaryDirectory("archive")
-        defer { try? FileManager.default.removeItem(at: work) }
-        let archive = work.appendingPathComponent("digits.tar")
-        let build = try FerryProcess.run(["build", "examples/models", "--output", "docker-archive:\(archive.path):ferry/digits:v1"])
-        #expect(build.status == 0, "\(build.stderr)")
-        #expect(build.stdout.contains("docker-archive:\(archive.path):ferry/digits:v1"))
-        let copy = try Tool.run("skopeo", ["copy", "docker-archive:\(archive.path)", "oci:\(work.path)/layout:v1"])
-        #expect(copy.status == 0, "\(copy.stderr)")
-        let unpack = try Tool.run("umoci", ["unpack", "--image", "\(work.path)/layout:v1", "\(work.path)/bundle"])
-        #expect(unpack.status == 0, "\(unpack.stderr)")
-        #expect(FileManager.default.isExecutableFile(atPath: "\(work.path)/bundle/rootfs/usr/local/bin/ferry"))
-    }
+        @Test("changing one model changes only that model's layer")
+        func modelChangeTouchesOneLayer() throws {
+            let repository = try Self.temporaryDirectory("repository")
+            try FileManager.default.copyItem(
+                at: FerryProcess.repositoryRoot.appendingPathComponent("examples/models/digits"),
+                to: repository.appendingPathComponent("digits"))
+            let mlp = repository.appendingPathComponent("mlp/1")
+            try FileManager.default.createDirectory(at: mlp, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(
+                atPath: FerryProcess.fixture("mlp.onnx"), toPath: mlp.appendingPathComponent("model.onnx").path)
+            let before = try Self.build(repository.path)
 
-    @Test("bad build arguments fail with one clear line")
-    func badArguments() throws {
-        let noTarget = try FerryProcess.run(["build", "examples/models", "--output", "docker://x"])
-        #expect(noTarget.status != 0)
-        #expect(noTarget.stderr.contains("--output must be oci:DIR[:TAG]"), "\(noTarget.stderr)")
-        let layout = try Self.temporaryDirectory("image")
-        let missing = try FerryProcess.run(["build", "/nonexistent/models", "--output", "oci:\(layout.path)"])
-        #expect(missing.status == 1)
-        #expect(missing.stderr == "ferry: cannot read the model repository '/nonexistent/models'\n", "\(missing.stderr)")
+            try FileManager.default.removeItem(at: mlp.appendingPathComponent("model.onnx"))
+            try FileManager.default.copyItem(
+                atPath: FerryProcess.fixture("multi_io.onnx"), toPath: mlp.appendingPathComponent("model.onnx").path)
+            let after = try Self.build(repository.path)
+
+            #expect(before.digest != after.digest)
+            #expect(before.layers["base"] == after.layers["base"])
+            #expect(before.layers["runtime"] == after.layers["runtime"])
+            #expect(before.layers["model digits"] == after.layers["model digits"])
+            #expect(before.layers["model mlp"] != after.layers["model mlp"])
+            for url in [repository, before.layout, after.layout] { try? FileManager.default.removeItem(at: url) }
+        }
+
+        @Test("docker-archive output loads with skopeo (as docker load and podman load would) and still unpacks")
+        func dockerArchive() throws {
+            let work = try Self.temporaryDirectory("archive")
+            defer { try? FileManager.default.removeItem(at: work) }
+            let archive = work.appendingPathComponent("digits.tar")
+            let build = try FerryProcess.run(["build", "examples/models", "--output", "docker-archive:\(archive.path):ferry/digits:v1"])
+            #expect(build.status == 0, "\(build.stderr)")
+            #expect(build.stdout.contains("docker-archive:\(archive.path):ferry/digits:v1"))
+            let copy = try Tool.run("skopeo", ["copy", "docker-archive:\(archive.path)", "oci:\(work.path)/layout:v1"])
+            #expect(copy.status == 0, "\(copy.stderr)")
+            let unpack = try Tool.run("umoci", ["unpack", "--image", "\(work.path)/layout:v1", "\(work.path)/bundle"])
+            #expect(unpack.status == 0, "\(unpack.stderr)")
+            #expect(FileManager.default.isExecutableFile(atPath: "\(work.path)/bundle/rootfs/usr/local/bin/ferry"))
+        }
+
+        @Test("bad build arguments fail with one clear line")
+        func badArguments() throws {
+            let noTarget = try FerryProcess.run(["build", "examples/models", "--output", "docker://x"])
+            #expect(noTarget.status != 0)
+            #expect(noTarget.stderr.contains("--output must be oci:DIR[:TAG]"), "\(noTarget.stderr)")
+            let layout = try Self.temporaryDirectory("image")
+            let missing = try FerryProcess.run(["build", "/nonexistent/models", "--output", "oci:\(layout.path)"])
+            #expect(missing.status == 1)
+            #expect(missing.stderr == "ferry: cannot read the model repository '/nonexistent/models'\n", "\(missing.stderr)")
+        }
     }
 }

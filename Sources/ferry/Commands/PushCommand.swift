@@ -40,8 +40,12 @@ struct RegistryOptions: ParsableArguments {
     @Flag(help: "Read the password from standard input (with --username).")
     var passwordStdin = false
 
+    @Option(help: "Blobs larger than this many bytes are uploaded in chunks of this size.")
+    var chunkSize = 16 << 20
+
     func validate() throws {
         if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
+        guard chunkSize >= 1 << 16 else { throw ValidationError("--chunk-size must be at least 65536") }
     }
 
     /// --username (with --password-stdin), else the registry's entry in
@@ -57,7 +61,8 @@ struct RegistryOptions: ParsableArguments {
     }
 
     func push(_ manifest: Descriptor, from layout: OCILayout, to reference: ImageReference) async throws(FerryError) {
-        let client = RegistryClient(registry: reference.registry, insecure: insecure, credentials: credentials(for: reference.registry))
+        let client = RegistryClient(
+            registry: reference.registry, insecure: insecure, credentials: credentials(for: reference.registry), chunkSize: chunkSize)
         do {
             let report = try await client.push(manifest, from: layout, to: reference) { line in
                 FileHandle.standardError.write(Data("ferry push: \(line)\n".utf8))
