@@ -135,8 +135,8 @@ struct AsyncJobTests {
         var base = "http://127.0.0.1:\(try await first.port("HTTP/REST listening"))"
         try await first.waitUntilModelsReady(count: 1)
 
-        // About two seconds of work: long enough to be caught running.
-        let running = try await Self.submit(base, model: "slow", body: Self.slowRequest(iterations: 2_500_000))
+        // About five seconds of work: long enough to be caught running on a busy machine.
+        let running = try await Self.submit(base, model: "slow", body: Self.slowRequest(iterations: 6_000_000))
         let queued = try await Self.submit(base, model: "slow", body: Self.slowRequest(iterations: 5))
         #expect(try await Self.wait(base, job: running, until: Self.status("running"))["status"] == .string("running"))
         #expect(try await HTTPCall.send(.GET, "\(base)/v2/jobs/\(queued)").json["status"] == .string("queued"))
@@ -163,9 +163,9 @@ struct AsyncJobTests {
 
     @Test("finished jobs are deleted after --job-ttl")
     func timeToLive() async throws {
-        // Finished jobs stay at least 5 s: a poll every 50 ms sees this one succeed before it goes,
+        // Finished jobs stay at least 8 s: a poll every 50 ms sees this one succeed before it goes,
         // even while other tests load both cores.
-        let server = try ServerProcess(models: ["mlp"], arguments: ["--job-ttl", "5s", "--job-inline-limit", "0"])
+        let server = try ServerProcess(models: ["mlp"], arguments: ["--job-ttl", "8s", "--job-inline-limit", "0"])
         let base = "http://127.0.0.1:\(try await server.port("HTTP/REST listening"))"
         try await server.waitUntilModelsReady(count: 1)
         let id = try await Self.submit(base, model: "mlp", body: Self.mlpRequest)
