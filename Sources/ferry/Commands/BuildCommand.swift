@@ -41,6 +41,9 @@ struct BuildCommand: AsyncParsableCommand {
         help: ArgumentHelp("An environment variable KEY=VALUE for the server (repeatable).", valueName: "key=value"))
     var environment: [String] = []
 
+    @Flag(help: "Pack ferry with its symbols and debug info (by default a stripped copy goes in).")
+    var noStrip = false
+
     @Option(help: ArgumentHelp("Also push the image to REGISTRY/REPOSITORY[:TAG].", valueName: "reference"))
     var push: String?
 
@@ -97,7 +100,8 @@ struct BuildCommand: AsyncParsableCommand {
                 compression: { if case .dockerArchive = target { .none } else { compression } }(),
                 sourceDateEpoch: ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap { Int($0) } ?? 0,
                 labels: Dictionary(labels.map(Self.pair), uniquingKeysWith: { $1 }),
-                environment: environment
+                environment: environment,
+                strip: !noStrip
             )
             let image = try ImageBuilder(layout: layout).build(recipe) { step in
                 FileHandle.standardError.write(Data("ferry build: \(step)\n".utf8))
