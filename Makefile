@@ -63,12 +63,14 @@ serve: deps
 	$(BIN_DIR)/ferry serve examples/models
 
 bench: deps python-env conformance-env
+	@scripts/install-system-packages --quiet --tests
 	$(SWIFT) build -c $(CONFIG) --product InProcessBenchmark
 	$(SWIFT) build -c $(CONFIG) --product ThroughputBenchmark
 	$(SWIFT) build -c $(CONFIG) --product ferry
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-inprocess
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-serving
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-cnn
+	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-image
 
 clean:
 	rm -rf .build
