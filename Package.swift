@@ -1,5 +1,11 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
+
+/// Ferry's own targets see only the members of modules they import. Without
+/// this, extension members of full Foundation (loaded through dependencies
+/// that import it) win overload resolution over FoundationEssentials' and
+/// the standard library's, and `ferry` would link Foundation and its ICU data.
+let ferrySwiftSettings: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
 
 let package = Package(
     name: "Ferry",
@@ -18,7 +24,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // No traits: the default FullFoundation and ConfigurationSupport link full
+        // Foundation (and its 40 MB ICU data library) into ferry and every image.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
@@ -28,21 +36,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
-        .target(name: "FerryCore"),
+        .target(name: "FerryCore", swiftSettings: ferrySwiftSettings),
         .systemLibrary(name: "CONNXRuntime"),
-        .target(name: "FerryONNXRuntime", dependencies: ["FerryCore", "CONNXRuntime"]),
+        .target(name: "CFerrySystem"),
+        .target(name: "FerryONNXRuntime", dependencies: ["FerryCore", "CONNXRuntime"], swiftSettings: ferrySwiftSettings),
         .target(
             name: "FerryServing",
             dependencies: [
                 "FerryCore",
+                "CFerrySystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
-        ),
+            ], swiftSettings: ferrySwiftSettings),
         .target(
             name: "FerryGRPC",
             dependencies: [
@@ -54,8 +64,7 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+            ], swiftSettings: ferrySwiftSettings),
         .target(
             name: "FerryClient",
             dependencies: [
@@ -65,20 +74,20 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-            ]
-        ),
+            ], swiftSettings: ferrySwiftSettings),
         .target(
             name: "FerryJobs",
             dependencies: [
                 "FerryCore",
                 "FerryServing",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
-        ),
+            ], swiftSettings: ferrySwiftSettings),
         .target(
             name: "FerryImage",
             dependencies: [
@@ -87,8 +96,8 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ]
-        ),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ], swiftSettings: ferrySwiftSettings),
         .target(
             name: "FerryHTTP",
             dependencies: [
@@ -99,8 +108,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
-        ),
+            ], swiftSettings: ferrySwiftSettings),
         .executableTarget(
             name: "ferry",
             dependencies: [
@@ -115,9 +123,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
-            ]
+            ],
+            swiftSettings: ferrySwiftSettings,
+            // Dependencies such as SwiftProtobuf `import Foundation` while using
+            // only FoundationEssentials' types; without --as-needed each such
+            // import still adds libFoundation.so (and ICU) to what ferry loads.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--as-needed"])]
         ),
         .executableTarget(
             name: "InProcessBenchmark",

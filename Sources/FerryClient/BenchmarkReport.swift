@@ -1,5 +1,11 @@
 import FerryCore
-import Foundation
+import Histogram
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `ferry bench`'s results as a table for people, or JSON / CSV for programs.
 public enum BenchmarkReport {
@@ -8,7 +14,7 @@ public enum BenchmarkReport {
     public static func label(_ mode: LoadPlan.Mode) -> String {
         switch mode {
         case .concurrency(let count): "concurrency \(count)"
-        case .requestRate(let rate): "rate \(rate.formatted(.number.precision(.fractionLength(0...1))))/s"
+        case .requestRate(let rate): "rate \(rate == rate.rounded() ? String(Int(rate)) : rate.fixed(1))/s"
         }
     }
 
@@ -87,10 +93,10 @@ public enum BenchmarkReport {
         var rows = ["load,throughput,p50_us,p90_us,p99_us,p99_9_us,failures,server_queue_us,server_compute_us"]
         for result in results {
             let fields =
-                [label(result.plan.mode), String(format: "%.1f", result.throughput)]
+                [label(result.plan.mode), result.throughput.fixed(1)]
                 + percentiles.map { String(result.latency(percentile: $0.1)) }
                 + [String(result.failures)]
-                + [result.serverQueueMicroseconds, result.serverComputeMicroseconds].map { $0.map { String(format: "%.1f", $0) } ?? "" }
+                + [result.serverQueueMicroseconds, result.serverComputeMicroseconds].map { $0.map { $0.fixed(1) } ?? "" }
             rows.append(fields.joined(separator: ","))
         }
         return rows.joined(separator: "\n") + "\n"

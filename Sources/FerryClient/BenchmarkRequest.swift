@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The request `ferry bench` sends: random tensors for `--input
 /// NAME:SHAPE[:DATATYPE]` specs (shape as 1,64 or 1x64), or for every input

@@ -1,8 +1,13 @@
 import AsyncHTTPClient
 import FerryCore
-import Foundation
 import NIOCore
 import NIOHTTP1
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The v2 REST client. Errors come back with the server's message and the
 /// code its HTTP status stands for.
@@ -96,7 +101,7 @@ public final class HTTPInferenceClient: InferenceClient {
     // MARK: Transport
 
     private func modelPath(_ model: String, _ version: String?) -> String {
-        let name = model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? model
+        let name = model.percentEncodedPathSegment
         guard let version, !version.isEmpty else { return "/v2/models/\(name)" }
         return "/v2/models/\(name)/versions/\(version)"
     }

@@ -1,6 +1,11 @@
 import FerryCore
 import FerryServing
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `ModelInferRequest` ↔ `InferenceRequest` and `InferenceResponse` ↔
 /// `ModelInferResponse`. Tensor data arrives either typed (`contents`) or as

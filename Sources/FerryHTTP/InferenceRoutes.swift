@@ -1,9 +1,14 @@
 import FerryCore
 import FerryJobs
 import FerryServing
-import Foundation
 import HTTPTypes
 import Hummingbird
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `POST /v2/models/{m}[/versions/{v}]/infer` with JSON or binary tensor data;
 /// with `Prefer: respond-async`, the request is stored as a job and answered 202.

@@ -1,8 +1,13 @@
 import FerryCore
 import FerryJobs
-import Foundation
 import HTTPTypes
 import Hummingbird
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Async jobs: `GET /v2/jobs/{id}`, `DELETE /v2/jobs/{id}` (cancel) and
 /// `GET /v2/jobs?model=…&status=…&limit=…`. Jobs are created by the
@@ -66,7 +71,7 @@ struct JobRoutes {
     static func prefersAsync(_ headers: HTTPFields) -> Bool {
         headers[values: prefer].contains { value in
             value.split(separator: ",").contains { preference in
-                preference.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() == "respond-async"
+                preference.split(separator: ";").first?.trimmingWhitespace.lowercased() == "respond-async"
             }
         }
     }

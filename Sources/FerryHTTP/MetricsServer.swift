@@ -1,8 +1,18 @@
 import FerryServing
-import Foundation
 import Hummingbird
 import Logging
 import Prometheus
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The Prometheus endpoint (`GET /metrics` on port 8002, as Triton).
 public func buildMetricsApplication(

@@ -1,8 +1,13 @@
 import FerryCore
 import FerryServing
-import Foundation
 import Hummingbird
 import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Triton's model repository extension: index, load, unload.
 struct RepositoryRoutes {

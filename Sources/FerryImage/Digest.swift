@@ -1,6 +1,11 @@
 import Crypto
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A content address, `sha256:HEX`, as OCI images name every blob.
 public struct Digest: Hashable, Sendable, CustomStringConvertible, Codable {
@@ -22,10 +27,7 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible, Codable {
     }
 
     init(_ digest: SHA256.Digest) {
-        hex = digest.map { byte in
-            let text = String(byte, radix: 16)
-            return byte < 16 ? "0" + text : text
-        }.joined()
+        hex = digest.hexString
     }
 
     public init(from decoder: any Decoder) throws {

@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The tar `docker save` writes and `docker load` / `podman load` read:
 /// `manifest.json` naming the config and the layers, which must be plain
@@ -27,17 +32,8 @@ public enum DockerArchive {
             entries.append(TarEntry(path: path, content: .file(layout.blobURL(layer.digest))))
         }
 
-        guard FileManager.default.createFile(atPath: file.path, contents: nil), let output = try? FileHandle(forWritingTo: file) else {
-            throw FerryError(.failedPrecondition, "cannot create '\(file.path)'")
-        }
-        defer { try? output.close() }
-        let tar = TarWriter(modificationTime: 0) { (data: Data) throws(FerryError) in
-            do {
-                try output.write(contentsOf: data)
-            } catch {
-                throw FerryError(.internal, "writing '\(file.path)' failed: \(error.localizedDescription)")
-            }
-        }
+        let output = try OutputFile(file.path)
+        let tar = TarWriter(modificationTime: 0) { (data: Data) throws(FerryError) in try output.write(data) }
         try tar.write(entries)
     }
 }

@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What goes into an image built by `ferry build`.
 public struct ImageRecipe: Sendable {
@@ -57,17 +62,19 @@ public struct ImageBuilder: Sendable {
     public func build(_ recipe: ImageRecipe, progress: (String) -> Void = { _ in }) throws(FerryError) -> BuiltImage {
         let models = try modelDirectories(recipe.repository)
         let onnxRuntimePath = "\(Self.onnxRuntimeDirectory)/\(recipe.onnxRuntime.lastPathComponent)"
-        var executable = recipe.executable.resolvingSymlinksInPath()
-        if recipe.strip {
-            executable = try Self.stripped(executable)
-            progress("stripped \(recipe.executable.lastPathComponent) of symbols and debug info")
+        let packed = try PackedExecutable.prepare(recipe.executable.resolvingSymlinksInPath(), strip: recipe.strip)
+        defer { packed.remove() }
+        if recipe.strip { progress("stripped \(recipe.executable.lastPathComponent) of symbols and debug info") }
+        if !packed.leftOut.isEmpty {
+            progress(
+                "left out \(packed.leftOut.joined(separator: ", ")): \(recipe.executable.lastPathComponent) uses none of their symbols")
         }
-        defer { if executable != recipe.executable.resolvingSymlinksInPath() { try? FileManager.default.removeItem(at: executable) } }
+        let executable = packed.url
         let runtime = RootFilesystem.withParentDirectories([
             TarEntry(path: Self.executablePath, content: .file(executable), mode: 0o755),
             TarEntry(path: onnxRuntimePath, content: .file(recipe.onnxRuntime.resolvingSymlinksInPath()), mode: 0o755),
         ])
-        let base = try RootFilesystem.entries(libraryClosureOf: [recipe.executable, recipe.onnxRuntime])
+        let base = try RootFilesystem.entries(libraryClosureOf: [executable, recipe.onnxRuntime])
 
         var layers: [Layer] = []
         layers.append(try writeLayer(base, title: "base", gzip: recipe.compression != .none, recipe: recipe, progress: progress))
@@ -133,34 +140,13 @@ public struct ImageBuilder: Sendable {
         return layer
     }
 
-    /// A temporary copy of `program` without symbols (`strip --strip-unneeded`,
-    /// which gives the same bytes for the same input).
-    static func stripped(_ program: URL) throws(FerryError) -> URL {
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-stripped-\(UUID().uuidString)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["strip", "--strip-unneeded", "-o", copy.path, program.path]
-        process.standardError = Pipe()
-        do {
-            try process.run()
-        } catch {
-            throw FerryError(.failedPrecondition, "cannot run strip (binutils) on '\(program.path)'; pass --no-strip to pack it as is")
-        }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw FerryError(.failedPrecondition, "strip failed on '\(program.path)'; pass --no-strip to pack it as is")
-        }
-        return copy
-    }
-
     /// Model folders of the repository (those with a numeric version folder or a config).
     private func modelDirectories(_ repository: URL) throws(FerryError) -> [URL] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: repository.path) else {
             throw FerryError(.notFound, "cannot read the model repository '\(repository.path)'")
         }
-        let models = names.sorted().filter { !$0.hasPrefix(".") }.map { repository.appendingPathComponent($0) }.filter { url in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+        let models = names.sorted().filter { !$0.hasPrefix(".") }.map { repository.appendingPathComponent($0) }.filter {
+            FileSystem.isDirectory($0.path)
         }
         guard !models.isEmpty else { throw FerryError(.invalidArgument, "'\(repository.path)' holds no model folders") }
         return models

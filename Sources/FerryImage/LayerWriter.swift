@@ -1,8 +1,13 @@
 import CompressNIO
 import Crypto
 import FerryCore
-import Foundation
 import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How a layer is stored. Model weights barely compress (gzip gained nothing
 /// on random data here and ran at 16–30 MB/s), so `automatic` compresses code
@@ -32,21 +37,14 @@ struct LayerWriter {
     let modificationTime: Int
 
     func write(_ entries: [TarEntry], title: String, gzip: Bool, to file: URL) throws(FerryError) -> Layer {
-        guard FileManager.default.createFile(atPath: file.path, contents: nil),
-            let output = try? FileHandle(forWritingTo: file)
-        else { throw FerryError(.internal, "cannot create '\(file.path)'") }
-        defer { try? output.close() }
+        let output = try OutputFile(file.path)
         var uncompressed = SHA256()
         var stored = SHA256()
         var size = 0
         func store(_ data: Data) throws(FerryError) {
             stored.update(data: data)
             size += data.count
-            do {
-                try output.write(contentsOf: data)
-            } catch {
-                throw FerryError(.internal, "writing '\(file.path)' failed: \(error.localizedDescription)")
-            }
+            try output.write(data)
         }
         let compressor: (any NIOCompressor)? = gzip ? CompressionAlgorithm.gzip().compressor : nil
         if let compressor {

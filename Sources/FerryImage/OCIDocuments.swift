@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The OCI image documents Ferry writes and reads (image-spec v1.1), with
 /// the JSON field names the spec gives them.

@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An OCI image layout directory (`oci-layout`, `index.json`, `blobs/sha256/`),
 /// as `umoci`, `skopeo copy oci:DIR:TAG` and `podman load` read it.
@@ -15,7 +20,7 @@ public struct OCILayout: Sendable {
                 try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: marker)
             }
         } catch {
-            throw FerryError(.failedPrecondition, "cannot write an OCI layout at '\(root.path)': \(error.localizedDescription)")
+            throw FerryError(.failedPrecondition, "cannot write an OCI layout at '\(root.path)': \(FerryError.describe(error))")
         }
     }
 
@@ -26,7 +31,7 @@ public struct OCILayout: Sendable {
     public func hasBlob(_ digest: Digest) -> Bool { FileManager.default.fileExists(atPath: blobURL(digest).path) }
 
     /// A fresh file in the layout for a blob being written; `commit` names it by digest.
-    func temporaryBlob() -> URL { blobs.appendingPathComponent(".tmp-\(UUID().uuidString)") }
+    func temporaryBlob() -> URL { blobs.appendingPathComponent(".tmp-\(RandomIdentifier.uuid())") }
 
     func commit(_ temporary: URL, as digest: Digest) throws(FerryError) {
         let target = blobURL(digest)
@@ -37,7 +42,7 @@ public struct OCILayout: Sendable {
                 try FileManager.default.moveItem(at: temporary, to: target)
             }
         } catch {
-            throw FerryError(.internal, "cannot store blob \(digest): \(error.localizedDescription)")
+            throw FerryError(.internal, "cannot store blob \(digest): \(FerryError.describe(error))")
         }
     }
 
@@ -49,7 +54,7 @@ public struct OCILayout: Sendable {
         do {
             try data.write(to: temporary)
         } catch {
-            throw FerryError(.internal, "cannot write blob \(digest): \(error.localizedDescription)")
+            throw FerryError(.internal, "cannot write blob \(digest): \(FerryError.describe(error))")
         }
         try commit(temporary, as: digest)
         return digest
@@ -76,7 +81,7 @@ public struct OCILayout: Sendable {
         } catch let error as FerryError {
             throw error
         } catch {
-            throw FerryError(.internal, "cannot write index.json: \(error.localizedDescription)")
+            throw FerryError(.internal, "cannot write index.json: \(FerryError.describe(error))")
         }
     }
 
@@ -84,7 +89,7 @@ public struct OCILayout: Sendable {
         do {
             return try JSONDecoder().decode(ImageIndex.self, from: Data(contentsOf: root.appendingPathComponent("index.json")))
         } catch {
-            throw FerryError(.notFound, "'\(root.path)' has no readable index.json: \(error.localizedDescription)")
+            throw FerryError(.notFound, "'\(root.path)' has no readable index.json: \(FerryError.describe(error))")
         }
     }
 

@@ -1,8 +1,13 @@
 import AsyncHTTPClient
 import FerryCore
-import Foundation
 import NIOCore
 import NIOHTTP1
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A client of the OCI distribution API: pushes what an `OCILayout` holds
 /// (blobs first, skipping those the registry has, then the manifest).
@@ -101,10 +106,8 @@ public final class RegistryClient: Sendable {
     {
         var location = try await startUpload(repository)
         let file = layout.blobURL(blob.digest)
-        guard let handle = try? FileHandle(forReadingFrom: file) else {
-            throw FerryError(.notFound, "blob \(blob.digest) is missing from the layout")
-        }
-        defer { try? handle.close() }
+        guard FileSystem.isRegularFile(file.path) else { throw FerryError(.notFound, "blob \(blob.digest) is missing from the layout") }
+        let handle = try InputFile(file.path)
         var offset = 0
         if blob.size > chunkSize {
             while offset < blob.size {
@@ -131,12 +134,8 @@ public final class RegistryClient: Sendable {
         try Self.location(try await send(.POST, "/v2/\(repository)/blobs/uploads/", expecting: [202]), after: "POST")
     }
 
-    private func read(_ handle: FileHandle, upTo count: Int, of blob: Descriptor) throws(FerryError) -> Data {
-        do {
-            return try handle.read(upToCount: count) ?? Data()
-        } catch {
-            throw FerryError(.internal, "reading blob \(blob.digest) failed: \(error.localizedDescription)")
-        }
+    private func read(_ handle: InputFile, upTo count: Int, of blob: Descriptor) throws(FerryError) -> Data {
+        try handle.read(upTo: count)
     }
 
     static func location(_ response: Response, after method: String) throws(FerryError) -> String {
@@ -147,7 +146,7 @@ public final class RegistryClient: Sendable {
     }
 
     static func appendingDigest(_ location: String, _ digest: Digest) -> String {
-        location + (location.contains("?") ? "&" : "?") + "digest=" + digest.description.replacingOccurrences(of: ":", with: "%3A")
+        location + (location.contains("?") ? "&" : "?") + "digest=" + digest.description.replacing(":", with: "%3A")
     }
 
     // MARK: HTTP

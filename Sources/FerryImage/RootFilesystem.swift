@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The minimal root filesystem of `--base scratch`: the dynamic loader and
 /// the shared-library closure of the programs that run in the image, a
@@ -37,34 +42,34 @@ public enum RootFilesystem {
     /// The libraries the dynamic loader maps for `program`, as `ldd` names
     /// them (the loader included); none for a static executable.
     static func sharedLibraries(of program: URL) throws(FerryError) -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
-        process.arguments = [program.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
+        Array(Set(try resolvedLibraries(of: program).values)).sorted()
+    }
+
+    /// Every library in `program`'s closure by the name it is asked for
+    /// (`libc.so.6`, and the loader also by its path), mapped to its path.
+    static func resolvedLibraries(of program: URL) throws(FerryError) -> [String: String] {
+        let result: ChildProcess.Result
         do {
-            try process.run()
+            result = try ChildProcess.run(["ldd", program.path])
         } catch {
-            throw FerryError(
-                .failedPrecondition, "cannot run ldd to find the libraries of '\(program.path)': \(error.localizedDescription)")
+            throw FerryError(.failedPrecondition, "cannot run ldd to find the libraries of '\(program.path)': \(error.message)")
         }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        if text.contains("not a dynamic executable") || text.contains("statically linked") { return [] }
-        guard process.terminationStatus == 0 else {
+        let text = result.outputText + result.errorText
+        if text.contains("not a dynamic executable") || text.contains("statically linked") { return [:] }
+        guard result.status == 0 else {
             throw FerryError(.failedPrecondition, "ldd could not read '\(program.path)'")
         }
-        var libraries: [String] = []
-        for line in text.split(separator: "\n") {
+        var libraries: [String: String] = [:]
+        for line in result.outputText.split(separator: "\n") {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if let arrow = fields.firstIndex(of: "=>") {
                 guard arrow + 1 < fields.count, fields[arrow + 1] != "not" else {
                     throw FerryError(.failedPrecondition, "'\(program.path)' needs \(fields.first ?? ""), which is not installed here")
                 }
-                libraries.append(String(fields[arrow + 1]))
+                libraries[String(fields[0])] = String(fields[arrow + 1])
             } else if let first = fields.first, first.hasPrefix("/") {
-                libraries.append(String(first))
+                libraries[String(first)] = String(first)
+                libraries[String(first.split(separator: "/").last!)] = String(first)
             }
         }
         return libraries
@@ -89,25 +94,20 @@ public enum RootFilesystem {
         return result
     }
 
-    /// Every file and folder under `directory`, placed under `prefix`.
+    /// Every file and folder under `directory`, placed under `prefix`, with
+    /// symbolic links replaced by what they point to and hidden names left out.
     static func tree(_ directory: URL, under prefix: String) throws(FerryError) -> [TarEntry] {
-        guard
-            let enumerator = FileManager.default.enumerator(
-                at: directory, includingPropertiesForKeys: [.isDirectoryKey, .isSymbolicLinkKey])
-        else { throw FerryError(.notFound, "cannot read '\(directory.path)'") }
+        guard let paths = try? FileManager.default.subpathsOfDirectory(atPath: directory.path) else {
+            throw FerryError(.notFound, "cannot read '\(directory.path)'")
+        }
         var entries = [TarEntry(path: prefix, content: .directory)]
-        let base = directory.standardizedFileURL.path
-        for case let url as URL in enumerator {
-            let relative = String(url.standardizedFileURL.path.dropFirst(base.count + 1))
-            if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
-            let values = try? url.resourceValues(forKeys: [.isDirectoryKey, .isSymbolicLinkKey])
+        for relative in paths.sorted() where !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+            let source = directory.appendingPathComponent(relative)
             let path = prefix + "/" + relative
-            if values?.isSymbolicLink == true {
-                entries.append(TarEntry(path: path, content: .file(url.resolvingSymlinksInPath())))
-            } else if values?.isDirectory == true {
-                entries.append(TarEntry(path: path, content: .directory))
-            } else {
-                entries.append(TarEntry(path: path, content: .file(url)))
+            switch FileSystem.kind(of: source.path) {
+            case .directory: entries.append(TarEntry(path: path, content: .directory))
+            case .regular: entries.append(TarEntry(path: path, content: .file(source.resolvingSymlinksInPath())))
+            default: throw FerryError(.invalidArgument, "'\(source.path)' is neither a file nor a folder (or a link to one)")
             }
         }
         return entries

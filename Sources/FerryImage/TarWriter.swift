@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One entry of a layer: a directory, a regular file (its bytes read from
 /// `source` or given), or a symbolic link. Layers are written with every
@@ -98,7 +103,7 @@ struct TarWriter {
         }
         func octal(_ value: Int, at offset: Int, length: Int) {
             // length - 1 digits and a NUL; values too large are carried by the pax header.
-            let digits = String(min(value, Int(pow(8.0, Double(length - 1))) - 1), radix: 8)
+            let digits = String(min(value, (1 << (3 * (length - 1))) - 1), radix: 8)
             put(String(repeating: "0", count: max(0, length - 1 - digits.count)) + digits, at: offset, length: length - 1)
         }
         put(name, at: 0, length: 100)
@@ -135,18 +140,10 @@ struct TarWriter {
     }
 
     private func copy(_ url: URL, expected: Int) throws(FerryError) {
-        guard let handle = try? FileHandle(forReadingFrom: url) else {
-            throw FerryError(.notFound, "cannot read '\(url.path)' for the image")
-        }
-        defer { try? handle.close() }
+        let file = try InputFile(url.path)
         var copied = 0
         while true {
-            let chunk: Data
-            do {
-                chunk = try handle.read(upToCount: 1 << 20) ?? Data()
-            } catch {
-                throw FerryError(.internal, "reading '\(url.path)' for the image failed: \(error.localizedDescription)")
-            }
+            let chunk = try file.read(upTo: 1 << 20)
             if chunk.isEmpty { break }
             copied += chunk.count
             try output(chunk)
@@ -157,9 +154,7 @@ struct TarWriter {
     }
 
     static func fileSize(_ url: URL) throws(FerryError) -> Int {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
-            let size = (attributes[.size] as? NSNumber)?.intValue
-        else { throw FerryError(.notFound, "cannot read '\(url.path)' for the image") }
+        guard let size = FileSystem.size(of: url.path) else { throw FerryError(.notFound, "cannot read '\(url.path)' for the image") }
         return size
     }
 }

@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension Job {
     /// The job as `GET /v2/jobs/{id}` shows it and webhooks deliver it; a

@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An inference request accepted to run later (`Prefer: respond-async`), as
 /// the job store keeps it. The request and response bodies are kept apart:

@@ -1,10 +1,15 @@
 import AsyncHTTPClient
 import FerryCore
 import FerryServing
-import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Async jobs: accepts requests to run later, runs them through the same
 /// `InferenceServer` (so they are batched with everything else), keeps their
@@ -61,7 +66,7 @@ public final class JobService: Service, Sendable {
         }
         guard !state.withLock({ $0.stopping }) else { throw FerryError(.unavailable, "the server is shutting down") }
         try server.check(request, model: model, version: version)
-        let job = Job(id: UUID().uuidString.lowercased(), model: model, version: version, created: Date(), webhook: webhook)
+        let job = Job(id: RandomIdentifier.uuid(), model: model, version: version, created: Date(), webhook: webhook)
         try await store.insert(job, request: StoredRequest.encode(request))
         logger.debug("job queued", metadata: ["job": "\(job.id)", "model": "\(model)"])
         wake.signal()

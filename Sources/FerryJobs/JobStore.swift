@@ -1,8 +1,13 @@
 import FerryCore
-import Foundation
 import Logging
 import NIOCore
 import SQLiteNIO
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Jobs in an embedded SQLite database, so a restart loses no accepted job.
 /// Request and response bodies up to `inlineLimit` bytes live in the rows;
@@ -31,7 +36,7 @@ public actor JobStore {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
         } catch {
-            throw FerryError(.failedPrecondition, "cannot create the job store at '\(path)': \(error.localizedDescription)")
+            throw FerryError(.failedPrecondition, "cannot create the job store at '\(path)': \(FerryError.describe(error))")
         }
         let connection: SQLiteConnection
         do {
@@ -290,7 +295,7 @@ public actor JobStore {
         do {
             try data.write(to: url, options: .atomic)
         } catch {
-            throw FerryError(.internal, "cannot write '\(url.path)' in the job store: \(error.localizedDescription)")
+            throw FerryError(.internal, "cannot write '\(url.path)' in the job store: \(FerryError.describe(error))")
         }
     }
 
@@ -298,7 +303,7 @@ public actor JobStore {
         do {
             return try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw FerryError(.internal, "cannot read '\(url.path)' from the job store: \(error.localizedDescription)")
+            throw FerryError(.internal, "cannot read '\(url.path)' from the job store: \(FerryError.describe(error))")
         }
     }
 

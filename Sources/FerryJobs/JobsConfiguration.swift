@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How `ferry serve` runs async jobs.
 public struct JobsConfiguration: Sendable {

@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The form a job's request is stored in: the binary tensor extension's JSON
 /// header and tensor bytes, prefixed by the header's length (8 bytes, little

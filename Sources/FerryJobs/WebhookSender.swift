@@ -2,8 +2,14 @@ import AsyncHTTPClient
 import Crypto
 import FerryCore
 import FerryServing
-import Foundation
 import NIOCore
+import NIOHTTP1
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// POSTs a finished job's document to the URL its request named. With a
 /// secret, `Ferry-Signature-256: sha256=HEX` carries the HMAC-SHA256 of the
@@ -48,7 +54,7 @@ struct WebhookSender: Sendable {
 
     static func signature(of body: Data, secret: [UInt8]) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret))
-        return "sha256=" + code.map { String(format: "%02x", $0) }.joined()
+        return "sha256=" + code.hexString
     }
 
     /// A URL a webhook may be sent to: absolute http or https with a host.

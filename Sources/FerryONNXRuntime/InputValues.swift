@@ -1,6 +1,11 @@
 import CONNXRuntime
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Builds the `OrtValue`s for a run's inputs.
 ///

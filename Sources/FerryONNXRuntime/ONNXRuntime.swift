@@ -1,7 +1,17 @@
 import CONNXRuntime
 import FerryCore
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A loaded ONNX Runtime library with its process-wide environment.
 ///

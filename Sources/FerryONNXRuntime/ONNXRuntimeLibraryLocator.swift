@@ -1,5 +1,15 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Finds `libonnxruntime.so` in the documented order: an explicit path, then
 /// `FERRY_ONNXRUNTIME_LIB`, then `.deps/onnxruntime/lib` (in the working

@@ -1,6 +1,16 @@
 import CONNXRuntime
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One ONNX Runtime session: a model loaded and ready to run.
 ///
@@ -196,7 +206,7 @@ public final class ONNXRuntimeSession: ModelSession, @unchecked Sendable {
         // for any message containing that word.
         let mentioned = names.filter { name in
             ["input: ", "Input: ", "input name: "].contains { prefix in
-                guard let range = message.range(of: prefix + name) else { return false }
+                guard let range = message.firstRange(of: prefix + name) else { return false }
                 return range.upperBound == message.endIndex || message[range.upperBound].isWhitespace
             }
         }

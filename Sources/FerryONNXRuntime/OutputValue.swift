@@ -1,6 +1,11 @@
 import CONNXRuntime
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Converts `OrtValue` outputs into tensors.
 ///

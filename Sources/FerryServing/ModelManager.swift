@@ -1,6 +1,11 @@
 import FerryCore
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Loads, reloads and unloads the models of a repository, and keeps the
 /// table of what serves. Control operations are serialized by the actor;

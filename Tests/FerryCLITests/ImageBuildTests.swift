@@ -82,6 +82,10 @@ extension ContainerImageTests {
             #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("usr/local/lib/libonnxruntime.so.1.31.1").path))
             #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("models/digits/config.pbtxt").path))
             #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("models/digits/1/model.onnx").path))
+            // ferry links FoundationEssentials only: full Foundation and its ICU data (40 MB) stay out.
+            let files = try FileManager.default.subpathsOfDirectory(atPath: rootfs.path)
+            #expect(files.contains { $0.hasSuffix("/libFoundationEssentials.so") })
+            #expect(!files.contains { $0.hasSuffix("/libFoundation.so") || $0.hasSuffix("/lib_FoundationICU.so") })
             let passwd = try String(contentsOf: rootfs.appendingPathComponent("etc/passwd"), encoding: .utf8)
             #expect(passwd.contains("nonroot:x:65532:65532:"))
             let tmp = try FileManager.default.attributesOfItem(atPath: rootfs.appendingPathComponent("tmp").path)

@@ -1,4 +1,13 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A strict RFC 8259 parser (plus the `NaN`/`Infinity` literals Python's json
 /// module writes). Errors say what was wrong and at which byte offset; nesting

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Appends JSON text to a byte buffer. Responses are written straight into
 /// bytes instead of through an intermediate document tree.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What `ferry inspect` shows about a model: its signature and metadata, as a
 /// table for people or as JSON for programs.
@@ -55,7 +59,7 @@ public struct ModelDescription: Sendable {
         return rows.map { row in
             "  "
                 + row.enumerated().map { column, cell in
-                    column == columns - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    column == columns - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
                 }.joined(separator: "  ")
         }
     }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Which model a path on the command line names.
 ///
@@ -11,13 +15,12 @@ public struct ModelLocation: Sendable, Hashable {
     public var version: String?
 
     public init(path: String) throws(FerryError) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard let kind = FileSystem.kind(of: path) else {
             let url = URL(fileURLWithPath: path)
             throw FerryError(.notFound, "model '\(url.deletingPathExtension().lastPathComponent)': no model file at \(path)")
         }
         let url = URL(fileURLWithPath: path).standardizedFileURL
-        if isDirectory.boolValue {
+        if kind == .directory {
             let versions = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [])
                 .compactMap { Int64($0) }
                 .filter { FileManager.default.fileExists(atPath: url.appendingPathComponent("\($0)/model.onnx").path) }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The v2 serialization of `BYTES` tensors: each element is a 4-byte
 /// little-endian length followed by its bytes (Triton's binary tensor

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension InferenceRequest {
     /// Encodes the request body. With `binary`, input data follows the JSON

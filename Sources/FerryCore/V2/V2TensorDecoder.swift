@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Reads the tensors of a v2 request or response: `{"name","datatype","shape",
 /// "parameters"?, "data"}`, where a tensor with parameter `binary_data_size`

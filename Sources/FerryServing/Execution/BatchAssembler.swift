@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Merges requests into one batch along dimension 0 and splits the outputs
 /// back, so that each request sees exactly what it would have seen alone.

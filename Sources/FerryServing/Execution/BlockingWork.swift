@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Runs blocking work (loading a model into ONNX Runtime takes from
 /// milliseconds to minutes) on a thread of its own, so it never occupies a
@@ -10,15 +15,13 @@ enum BlockingWork {
         _ work: @escaping @Sendable () throws(FerryError) -> Value
     ) async throws(FerryError) -> Value {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, FerryError>, Never>) in
-            let thread = Thread {
+            NativeThread.start(name: name) {
                 do throws(FerryError) {
                     continuation.resume(returning: .success(try work()))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
             }
-            thread.name = name
-            thread.start()
         }
         return try result.get()
     }

@@ -1,6 +1,12 @@
+import CFerrySystem
 import FerryCore
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Runs one model version's requests on threads it owns, batching them.
 ///
@@ -38,7 +44,7 @@ final class ModelExecutor: @unchecked Sendable {
     let policy: SchedulingPolicy
     private let sessions: [any ModelSession]
     private let onExecution: @Sendable (_ rows: Int, _ compute: Duration) -> Void
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var queue: RequestQueue<Job>
     private let nextID = Atomic<UInt64>(0)
     private var accepting = true
@@ -65,9 +71,7 @@ final class ModelExecutor: @unchecked Sendable {
         self.queue = RequestQueue(levels: policy.priorityLevels)
         liveThreads = sessions.count
         for (index, session) in sessions.enumerated() {
-            let thread = Thread { [self] in work(session) }
-            thread.name = "ferry \(name) instance \(index)"
-            thread.start()
+            NativeThread.start(name: "\(name) #\(index)") { [self] in work(session) }
         }
     }
 
@@ -180,11 +184,7 @@ final class ModelExecutor: @unchecked Sendable {
     /// queue and join batches instead of waiting in socket buffers. Measured
     /// with a ResNet-50-shaped CNN at concurrency 32 on 2 cores: see README.
     private static func yieldToNetworkThreads() {
-        #if os(Linux)
-            // SCHED_BATCH is 3 in <sched.h>, visible to C only with _GNU_SOURCE.
-            var parameters = sched_param(sched_priority: 0)
-            _ = sched_setscheduler(0, 3, &parameters)
-        #endif
+        _ = ferry_set_current_thread_batch_scheduling()
     }
 
     private func work(_ session: any ModelSession) {
@@ -222,8 +222,7 @@ final class ModelExecutor: @unchecked Sendable {
                 let target = policy.preferredBatchSizes.last ?? policy.maxBatchSize
                 let until = head.enqueued + policy.maxQueueDelay
                 if rows < target && now < until {
-                    let seconds = Double((until - now).components.attoseconds) / 1e18 + Double((until - now).components.seconds)
-                    _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
+                    condition.wait(timeout: until - now)
                     continue
                 }
             }

@@ -1,6 +1,11 @@
 import FerryCore
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One JSON object per line on stderr — what log collectors expect when
 /// Ferry runs in a container. (On a terminal Ferry logs plain text.)
@@ -30,6 +35,6 @@ public struct JSONLogHandler: LogHandler {
         }
         var line = writer.bytes
         line.append(0x0A)
-        FileHandle.standardError.write(Data(line))
+        StandardStreams.writeError(line)
     }
 }

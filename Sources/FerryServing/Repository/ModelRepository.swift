@@ -1,5 +1,10 @@
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A model repository on disk, in Triton's layout:
 ///
@@ -17,12 +22,11 @@ public struct ModelRepository: Sendable {
     public let layout: Layout
 
     public init(path: String) throws(FerryError) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard let kind = FileSystem.kind(of: path) else {
             throw FerryError(.notFound, "model repository \(path) does not exist")
         }
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-        if isDirectory.boolValue {
+        if kind == .directory {
             layout = .directory(absolute)
         } else if absolute.hasSuffix(".onnx") {
             layout = .singleFile(absolute)
@@ -38,12 +42,7 @@ public struct ModelRepository: Sendable {
             return [Self.modelName(forFile: file)]
         case .directory(let root):
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-            return entries.filter { name in
-                var isDirectory: ObjCBool = false
-                return !name.hasPrefix(".")
-                    && FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &isDirectory)
-                    && isDirectory.boolValue
-            }.sorted()
+            return entries.filter { name in !name.hasPrefix(".") && FileSystem.isDirectory(root + "/" + name) }.sorted()
         }
     }
 
@@ -55,9 +54,7 @@ public struct ModelRepository: Sendable {
             return RepositoryEntry(name: name, directory: nil, configText: nil, versionDirectories: [1: file])
         case .directory(let root):
             let directory = root + "/" + name
-            var isDirectory: ObjCBool = false
-            guard !name.isEmpty, !name.contains("/"), name != "..", name != ".",
-                FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
+            guard !name.isEmpty, !name.contains("/"), name != "..", name != ".", FileSystem.isDirectory(directory)
             else { throw Self.unknown(name) }
             let configPath = directory + "/config.pbtxt"
             let configText = FileManager.default.contents(atPath: configPath).map { String(decoding: $0, as: UTF8.self) }
@@ -103,10 +100,8 @@ public struct FileFingerprint: Sendable, Hashable {
     public var modified: Date
 
     public init?(path: String) {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            let size = attributes[.size] as? NSNumber, let modified = attributes[.modificationDate] as? Date
-        else { return nil }
-        self.size = size.uint64Value
+        guard let size = FileSystem.size(of: path), let modified = FileSystem.modificationDate(of: path) else { return nil }
+        self.size = UInt64(size)
         self.modified = modified
     }
 }

@@ -1,5 +1,10 @@
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Cumulative count and duration, as Triton's `StatisticDuration`.
 public struct StatisticDuration: Sendable, Hashable {

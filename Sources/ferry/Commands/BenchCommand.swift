@@ -1,7 +1,12 @@
 import ArgumentParser
 import FerryClient
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -67,7 +72,7 @@ struct BenchCommand: AsyncParsableCommand {
     private func plans() throws -> [LoadPlan.Mode] {
         func list(_ text: String?, _ flag: String) throws -> [Double] {
             guard let text else { return [] }
-            let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            let values = text.split(separator: ",").map { Double($0.trimmingWhitespace) }
             guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
                 throw ValidationError("\(flag) takes positive numbers separated by commas")
             }
@@ -115,7 +120,7 @@ struct BenchCommand: AsyncParsableCommand {
         // Fail fast on a request the server refuses, instead of measuring errors.
         _ = try await client.infer(request, model: model, version: modelVersion)
 
-        let live = isatty(STDERR_FILENO) != 0
+        let live = StandardStreams.errorIsTerminal
         var results: [LoadResult] = []
         for mode in try plans() {
             let label = BenchmarkReport.label(mode)
@@ -127,12 +132,11 @@ struct BenchCommand: AsyncParsableCommand {
                 plan: LoadPlan(mode: mode, duration: .milliseconds(Int64(duration * 1000)))
             ) { requests, elapsed in
                 guard live else { return }
-                FileHandle.standardError.write(
-                    Data(
-                        "\r\u{1B}[K  \(label): \(requests) requests in \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))"
-                            .utf8))
+                StandardStreams.writeError(
+                    "\r\u{1B}[K  \(label): \(requests) requests in \((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18).fixed(1)) s"
+                )
             }
-            if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if live { StandardStreams.writeError("\r\u{1B}[K") }
             results.append(result)
         }
         print("ferry bench: model \(model) at \(url)\(binary ? " (binary)" : "")")

@@ -2,7 +2,12 @@ import ArgumentParser
 import FerryCore
 import FerryImage
 import FerryONNXRuntime
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -87,7 +92,7 @@ struct BuildCommand: AsyncParsableCommand {
             case .layout(let directory, _):
                 layout = try OCILayout(root: URL(fileURLWithPath: directory))
             case .dockerArchive:
-                temporary = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-build-\(UUID().uuidString)")
+                temporary = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-build-\(RandomIdentifier.uuid())")
                 layout = try OCILayout(root: temporary!)
             }
             if case .dockerArchive = target, compression == .gzip {
@@ -104,7 +109,7 @@ struct BuildCommand: AsyncParsableCommand {
                 strip: !noStrip
             )
             let image = try ImageBuilder(layout: layout).build(recipe) { step in
-                FileHandle.standardError.write(Data("ferry build: \(step)\n".utf8))
+                StandardStreams.writeError("ferry build: \(step)\n")
             }
             var lines: [String]
             switch target {
@@ -130,7 +135,10 @@ struct BuildCommand: AsyncParsableCommand {
         return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
     }
 
-    static func megabytes(_ bytes: Int) -> String { String(format: "%8.2f MB", Double(bytes) / 1e6) }
+    static func megabytes(_ bytes: Int) -> String {
+        let text = (Double(bytes) / 1e6).fixed(2)
+        return String(repeating: " ", count: max(0, 8 - text.count)) + text + " MB"
+    }
 
     static func runningExecutable() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

@@ -1,6 +1,11 @@
 import ArgumentParser
 import FerryCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Runs a command body; a `FerryError` is printed as one line on stderr and
 /// exits with status 1, never as a stack trace.
@@ -8,7 +13,7 @@ func reportingFailures(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as FerryError {
-        FileHandle.standardError.write(Data("ferry: \(error.message)\n".utf8))
+        StandardStreams.writeError("ferry: \(error.message)\n")
         throw ExitCode.failure
     }
 }
@@ -18,12 +23,11 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as FerryError {
-        FileHandle.standardError.write(Data("ferry: \(error.message)\n".utf8))
+        StandardStreams.writeError("ferry: \(error.message)\n")
         throw ExitCode.failure
     }
 }
 
 func writeStandardOutput(_ data: Data) {
-    FileHandle.standardOutput.write(data)
-    FileHandle.standardOutput.write(Data("\n".utf8))
+    StandardStreams.writeOutput(data + Data("\n".utf8))
 }

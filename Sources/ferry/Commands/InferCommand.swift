@@ -1,7 +1,13 @@
 import ArgumentParser
 import FerryClient
 import FerryCore
-import Foundation
+import FerryONNXRuntime
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct InferCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -61,7 +67,7 @@ struct InferCommand: AsyncParsableCommand {
     }
 
     private func readRequest() throws(FerryError) -> Data {
-        if data == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        if data == "-" { return StandardStreams.readInput() }
         guard let contents = FileManager.default.contents(atPath: data) else {
             throw FerryError(.notFound, "cannot read the request file \(data)")
         }

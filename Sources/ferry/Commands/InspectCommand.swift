@@ -1,6 +1,12 @@
 import ArgumentParser
 import FerryCore
-import Foundation
+import FerryONNXRuntime
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

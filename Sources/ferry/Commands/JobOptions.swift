@@ -1,6 +1,11 @@
 import ArgumentParser
 import FerryJobs
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `ferry serve`'s options for async jobs (`Prefer: respond-async`) and their webhooks.
 struct JobOptions: ParsableArguments {

@@ -1,7 +1,12 @@
 import ArgumentParser
 import FerryCore
 import FerryImage
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct PushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,7 +59,7 @@ struct RegistryOptions: ParsableArguments {
         guard let username else { return DockerConfig.credentials(for: registry) }
         var password = ""
         if passwordStdin {
-            password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            password = String(decoding: StandardStreams.readInput(), as: UTF8.self)
             while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
         }
         return RegistryClient.Credentials(username: username, password: password)
@@ -65,7 +70,7 @@ struct RegistryOptions: ParsableArguments {
             registry: reference.registry, insecure: insecure, credentials: credentials(for: reference.registry), chunkSize: chunkSize)
         do {
             let report = try await client.push(manifest, from: layout, to: reference) { line in
-                FileHandle.standardError.write(Data("ferry push: \(line)\n".utf8))
+                StandardStreams.writeError("ferry push: \(line)\n")
             }
             await client.shutdown()
             writeStandardOutput(
@@ -84,7 +89,8 @@ struct RegistryOptions: ParsableArguments {
 enum DockerConfig {
     static func credentials(for registry: String) -> RegistryClient.Credentials? {
         let environment = ProcessInfo.processInfo.environment
-        let directory = environment["DOCKER_CONFIG"] ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.docker")
+        let directory =
+            environment["DOCKER_CONFIG"] ?? ((environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path) + "/.docker")
         guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
             case .object(let auths)? = (try? JSONParser.parse(data))?["auths"]
         else { return nil }

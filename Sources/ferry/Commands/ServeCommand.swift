@@ -4,11 +4,17 @@ import FerryGRPC
 import FerryHTTP
 import FerryJobs
 import FerryServing
-import Foundation
 import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -124,7 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let json = logFormat == "json" || (logFormat == "auto" && isatty(STDERR_FILENO) == 0)
+        let json = logFormat == "json" || (logFormat == "auto" && !StandardStreams.errorIsTerminal)
         LoggingSystem.bootstrap { label in
             json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
         }
@@ -188,7 +194,7 @@ enum Environment {
     static func int(_ name: String) -> Int? { string(name).flatMap { Int($0) } }
 
     static func list(_ name: String) -> [String] {
-        string(name)?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+        string(name)?.split(separator: ",").map { $0.trimmingWhitespace } ?? []
     }
 }
 

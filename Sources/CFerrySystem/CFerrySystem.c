@@ -1,0 +1,29 @@
+#define _GNU_SOURCE
+#include "CFerrySystem.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+
+int ferry_set_current_thread_name(const char *name) {
+#if defined(__linux__)
+    char truncated[16];
+    strncpy(truncated, name, sizeof truncated - 1);
+    truncated[sizeof truncated - 1] = '\0';
+    return pthread_setname_np(pthread_self(), truncated);
+#elif defined(__APPLE__)
+    return pthread_setname_np(name);
+#else
+    (void)name;
+    return 0;
+#endif
+}
+
+int ferry_set_current_thread_batch_scheduling(void) {
+#if defined(__linux__)
+    struct sched_param parameters = {0};
+    return sched_setscheduler(0, SCHED_BATCH, &parameters);
+#else
+    return 0;
+#endif
+}

@@ -1,0 +1,61 @@
+/// Number and text formatting without Foundation's `String(format:)`,
+/// format styles and `CharacterSet`, which live in full Foundation (and ICU).
+extension Sequence<UInt8> {
+    /// Lowercase hexadecimal, two digits a byte (`sha256` digests, HMACs).
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(underestimatedCount * 2)
+        for byte in self {
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension BinaryFloatingPoint {
+    /// `value` with exactly `digits` decimals, rounded half away from zero
+    /// (as `%.Nf` prints it, for the magnitudes a report shows).
+    public func fixed(_ digits: Int) -> String {
+        let value = Double(self)
+        guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = (abs(value) * scale).rounded(.toNearestOrAwayFromZero)
+        guard scaled < 9e18 else { return String(value) }
+        let units = UInt64(scaled)
+        let whole = units / UInt64(scale)
+        var text = (value < 0 && units > 0 ? "-" : "") + String(whole)
+        if digits > 0 {
+            let fraction = String(units % UInt64(scale))
+            text += "." + String(repeating: "0", count: digits - fraction.count) + fraction
+        }
+        return text
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and line breaks.
+    public var trimmingWhitespace: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+
+    /// Percent-encoded for one URL path segment (RFC 3986: unreserved characters stay).
+    public var percentEncodedPathSegment: String {
+        var result = ""
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                result += "%" + [byte].hexString.uppercased()
+            }
+        }
+        return result
+    }
+
+    /// Percent-encoded for a query parameter's name or value (`scope=repository:a/b:pull`).
+    public var percentEncodedQueryValue: String { percentEncodedPathSegment }
+}
