@@ -127,11 +127,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            swiftSettings: ferrySwiftSettings,
-            // Dependencies such as SwiftProtobuf `import Foundation` while using
-            // only FoundationEssentials' types; without --as-needed each such
-            // import still adds libFoundation.so (and ICU) to what ferry loads.
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--as-needed"])]
+            swiftSettings: ferrySwiftSettings
         ),
         .executableTarget(
             name: "InProcessBenchmark",
@@ -144,6 +140,7 @@ let package = Package(
             path: "Benchmarks/ThroughputBenchmark"
         ),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
+        .testTarget(name: "FerryImageTests", dependencies: ["FerryCore", "FerryImage"]),
         .testTarget(name: "FerryONNXRuntimeTests", dependencies: ["FerryCore", "FerryONNXRuntime"]),
         .testTarget(
             name: "FerryCLITests",

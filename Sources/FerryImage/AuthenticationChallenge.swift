@@ -5,19 +5,19 @@ import FerryCore
 ///
 /// The distribution token spec names the parameters a client needs:
 /// `Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:team/app:pull,push"`.
-struct AuthenticationChallenge: Sendable, Hashable {
+package struct AuthenticationChallenge: Sendable, Hashable {
     /// `bearer` or `basic`, lowercased (schemes are case-insensitive).
-    var scheme: String
+    package var scheme: String
     /// Parameter names lowercased; values unquoted.
-    var parameters: [String: String]
+    package var parameters: [String: String]
 
-    var realm: String? { parameters["realm"] }
-    var service: String? { parameters["service"] }
+    package var realm: String? { parameters["realm"] }
+    package var service: String? { parameters["service"] }
     /// Space-separated scopes (`repository:a:pull repository:b:pull,push`).
-    var scopes: [String] { parameters["scope"]?.split(separator: " ").map(String.init) ?? [] }
+    package var scopes: [String] { parameters["scope"]?.split(separator: " ").map(String.init) ?? [] }
 
     /// The challenges of one header value, in order; an unparsable value gives none.
-    static func parse(_ header: String) -> [AuthenticationChallenge] {
+    package static func parse(_ header: String) -> [AuthenticationChallenge] {
         var scanner = Scanner(Array(header.utf8))
         var challenges: [AuthenticationChallenge] = []
         while true {

@@ -7,15 +7,13 @@ import FerryCore
 #endif
 
 /// The tar `docker save` writes and `docker load` / `podman load` read:
-/// `manifest.json` naming the config and the layers, which must be plain
-/// (uncompressed) tars here, so the image is built with compression off.
+/// `manifest.json` naming the config and the layers. Ferry's own layers are
+/// written plain, as `docker save` writes them; a base image's gzip layers
+/// go in as they are, which `docker load` and containers/image decompress.
 public enum DockerArchive {
     public static func write(_ image: BuiltImage, from layout: OCILayout, name: String, to file: URL) throws(FerryError) {
-        guard image.layers.allSatisfy({ !$0.gzipped }) else {
-            throw FerryError(.internal, "a docker archive needs uncompressed layers")
-        }
         let config = "\(image.config.digest.hex).json"
-        let layers = image.layers.map { "\($0.digest.hex).tar" }
+        let layers = image.layers.map { "\($0.digest.hex)" + ($0.gzipped ? ".tar.gz" : ".tar") }
         var manifest = JSONWriter()
         manifest.list([0]) { writer, _ in
             writer.object { object in

@@ -10,16 +10,16 @@ import FerryCore
 /// decide what the dynamic loader maps for it: the `DT_NEEDED` entries of its
 /// dynamic section and the symbols of its dynamic symbol table (System V ABI,
 /// "Dynamic Section" and "Symbol Table").
-struct ELFFile {
-    struct Symbols {
+package struct ELFFile {
+    package struct Symbols {
         /// Global and weak symbols the file uses but does not define.
-        var undefined: Set<String> = []
+        package var undefined: Set<String> = []
         /// Global, weak and unique symbols the file exports.
-        var defined: Set<String> = []
+        package var defined: Set<String> = []
     }
 
     let path: String
-    private(set) var bytes: [UInt8]
+    package private(set) var bytes: [UInt8]
     private let sections: [Section]
 
     private struct Section {
@@ -34,7 +34,7 @@ struct ELFFile {
     private static let dynamicSymbolsType: UInt32 = 11
     private static let neededTag: Int64 = 1
 
-    init(path: String) throws(FerryError) {
+    package init(path: String) throws(FerryError) {
         self.path = path
         guard let data = FileManager.default.contents(atPath: path) else { throw FerryError(.notFound, "cannot read '\(path)'") }
         bytes = [UInt8](data)
@@ -71,11 +71,11 @@ struct ELFFile {
     }
 
     /// The names in `DT_NEEDED`, in order (`libswiftCore.so`, `libc.so.6`).
-    var neededLibraries: [String] {
+    package var neededLibraries: [String] {
         dynamicEntries().compactMap { $0.tag == Self.neededTag ? $0.name : nil }
     }
 
-    var symbols: Symbols {
+    package var symbols: Symbols {
         var result = Symbols()
         for section in sections where section.type == Self.dynamicSymbolsType && section.entrySize >= 24 {
             guard let strings = stringTable(section.link) else { continue }
@@ -98,7 +98,7 @@ struct ELFFile {
     /// Removes the `DT_NEEDED` entries named in `libraries`: the entries after
     /// them move up and the freed slots become `DT_NULL`, which ends the
     /// table, as `patchelf --remove-needed` does.
-    mutating func removeNeeded(_ libraries: Set<String>) {
+    package mutating func removeNeeded(_ libraries: Set<String>) {
         guard let section = sections.first(where: { $0.type == Self.dynamicType }) else { return }
         let entries = dynamicEntries()
         let kept = entries.filter { !($0.tag == Self.neededTag && libraries.contains($0.name ?? "")) }

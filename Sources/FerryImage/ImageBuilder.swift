@@ -6,159 +6,83 @@ import FerryCore
     import Foundation
 #endif
 
-/// What goes into an image built by `ferry build`.
-public struct ImageRecipe: Sendable {
-    /// The `ferry` executable to run in the image.
-    public var executable: URL
-    /// `libonnxruntime.so`, which `ferry` opens at run time.
-    public var onnxRuntime: URL
-    /// The model repository: each model folder becomes a layer under `/models`.
-    public var repository: URL
-    public var compression: LayerCompression
-    /// Seconds since 1970 for every file and the image's creation time
-    /// (`SOURCE_DATE_EPOCH`); 0 by default, so builds repeat exactly.
-    public var sourceDateEpoch: Int
-    public var labels: [String: String]
-    public var environment: [String]
-    /// Packs a copy of `executable` without symbols and debug info (a
-    /// release `ferry` shrinks from ~137 MB to ~34 MB); needs binutils' `strip`.
-    public var strip: Bool
-
-    public init(
-        executable: URL, onnxRuntime: URL, repository: URL, compression: LayerCompression = .automatic,
-        sourceDateEpoch: Int = 0, labels: [String: String] = [:], environment: [String] = [], strip: Bool = true
-    ) {
-        self.strip = strip
-        self.executable = executable
-        self.onnxRuntime = onnxRuntime
-        self.repository = repository
-        self.compression = compression
-        self.sourceDateEpoch = sourceDateEpoch
-        self.labels = labels
-        self.environment = environment
-    }
-}
-
-/// The result of a build: the manifest's descriptor and the layers, base first.
+/// The result of a build: the manifest's descriptor and every layer, base first.
 public struct BuiltImage: Sendable {
+    public struct LayerSummary: Sendable {
+        public var digest: Digest
+        public var size: Int
+        public var gzipped: Bool
+        public var title: String
+        /// Written by this build, not taken from a base image.
+        public var built: Bool
+    }
+
     public var manifest: Descriptor
     public var config: Descriptor
-    public var layers: [Layer]
+    public var layers: [LayerSummary]
 }
 
-/// Builds an OCI image without a container engine: base (the scratch root
-/// filesystem), runtime (`ferry` and ONNX Runtime) and one layer per model,
-/// so a code change reuses the model layers and a new model version reuses
-/// the runtime. Every layer is deterministic.
+/// Writes an image plan as an OCI image into a layout without a container
+/// engine: the base (Ferry's scratch root filesystem, or a pulled image's
+/// layers as they are), the runtime (`ferry`, ONNX Runtime) and one layer
+/// per model, so a code change reuses the model layers and a new model
+/// version reuses the runtime. Every layer Ferry writes is deterministic.
 public struct ImageBuilder: Sendable {
-    public static let executablePath = "usr/local/bin/ferry"
-    public static let onnxRuntimeDirectory = "usr/local/lib"
-    public static let ports = [8000, 8001, 8002]
-
     public let layout: OCILayout
 
     public init(layout: OCILayout) { self.layout = layout }
 
-    public func build(_ recipe: ImageRecipe, progress: (String) -> Void = { _ in }) throws(FerryError) -> BuiltImage {
-        let models = try modelDirectories(recipe.repository)
-        let onnxRuntimePath = "\(Self.onnxRuntimeDirectory)/\(recipe.onnxRuntime.lastPathComponent)"
-        let packed = try PackedExecutable.prepare(recipe.executable.resolvingSymlinksInPath(), strip: recipe.strip)
-        defer { packed.remove() }
-        if recipe.strip { progress("stripped \(recipe.executable.lastPathComponent) of symbols and debug info") }
-        if !packed.leftOut.isEmpty {
-            progress(
-                "left out \(packed.leftOut.joined(separator: ", ")): \(recipe.executable.lastPathComponent) uses none of their symbols")
+    public func write(_ plan: ImagePlan, sourceDateEpoch: Int, progress: ProgressDisplay = .silent) throws(FerryError) -> BuiltImage {
+        var layers: [BuiltImage.LayerSummary] = []
+        var descriptors: [Descriptor] = []
+        var diffIDs: [Digest] = []
+        var history: [ImageConfiguration.History] = []
+        var annotations = (plan.configuration.Labels ?? [:]).filter { $0.key.hasPrefix("org.opencontainers.image.") }
+        if case .image(let pulled) = plan.base {
+            for (layer, diffID) in zip(pulled.layers, pulled.configuration.rootfs.diff_ids) {
+                descriptors.append(layer)
+                diffIDs.append(diffID)
+                layers.append(
+                    .init(digest: layer.digest, size: layer.size, gzipped: layer.mediaType.hasSuffix("gzip"), title: "base", built: false))
+            }
+            history = pulled.configuration.history ?? []
+            annotations[ImageAnnotation.baseName] = pulled.pinnedName
+            annotations[ImageAnnotation.baseDigest] = pulled.manifestDigest.description
         }
-        let executable = packed.url
-        let runtime = RootFilesystem.withParentDirectories([
-            TarEntry(path: Self.executablePath, content: .file(executable), mode: 0o755),
-            TarEntry(path: onnxRuntimePath, content: .file(recipe.onnxRuntime.resolvingSymlinksInPath()), mode: 0o755),
-        ])
-        let base = try RootFilesystem.entries(libraryClosureOf: [executable, recipe.onnxRuntime])
-
-        var layers: [Layer] = []
-        layers.append(try writeLayer(base, title: "base", gzip: recipe.compression != .none, recipe: recipe, progress: progress))
-        layers.append(try writeLayer(runtime, title: "runtime", gzip: recipe.compression != .none, recipe: recipe, progress: progress))
-        for model in models {
-            let entries = try RootFilesystem.tree(model, under: "models/\(model.lastPathComponent)")
-            // Weights barely compress: gzip would cost time for nothing unless asked for.
-            layers.append(
-                try writeLayer(
-                    RootFilesystem.withParentDirectories(entries), title: "model \(model.lastPathComponent)",
-                    gzip: recipe.compression == .gzip, recipe: recipe, progress: progress))
+        for planned in plan.layers {
+            let temporary = layout.temporaryBlob()
+            let total = planned.entries.reduce(0) { $0 + $1.contentSize }
+            progress.begin("packing \(planned.title)", total: total)
+            let layer: Layer
+            do {
+                layer = try LayerWriter(modificationTime: sourceDateEpoch).write(
+                    planned.entries, title: planned.title, gzip: planned.gzip, to: temporary
+                ) { progress.advance(by: $0) }
+            } catch {
+                progress.end()
+                try? FileManager.default.removeItem(at: temporary)
+                throw error
+            }
+            progress.end()
+            try layout.commit(temporary, as: layer.digest)
+            descriptors.append(
+                Descriptor(
+                    mediaType: layer.mediaType, digest: layer.digest, size: layer.size, annotations: [ImageAnnotation.title: layer.title]))
+            diffIDs.append(layer.diffID)
+            history.append(.init(created: plan.created, created_by: "ferry build: \(layer.title)"))
+            layers.append(.init(digest: layer.digest, size: layer.size, gzipped: layer.gzipped, title: layer.title, built: true))
         }
 
-        let created = Date(timeIntervalSince1970: TimeInterval(recipe.sourceDateEpoch)).formatted(.iso8601)
-        var labels = recipe.labels
-        labels["org.opencontainers.image.created"] = created
-        labels["dev.ferry.models"] = models.map(\.lastPathComponent).joined(separator: ",")
         let configuration = ImageConfiguration(
-            created: created,
-            architecture: Self.architecture,
-            os: "linux",
-            config: .init(
-                User: "\(RootFilesystem.user):\(RootFilesystem.user)",
-                ExposedPorts: Dictionary(uniqueKeysWithValues: Self.ports.map { ("\($0)/tcp", [:]) }),
-                Env: [
-                    "PATH=/usr/local/bin:/usr/bin:/bin",
-                    "FERRY_ONNXRUNTIME_LIB=/\(onnxRuntimePath)",
-                    // The image's root may be read-only (Kubernetes): keep jobs in /tmp unless a volume is named.
-                    "FERRY_JOB_STORE=/tmp/ferry/jobs.sqlite",
-                    "FERRY_LOG_FORMAT=json",
-                ] + recipe.environment,
-                Entrypoint: ["/\(Self.executablePath)", "serve", "/models", "--host", "0.0.0.0"],
-                WorkingDir: "/home/nonroot",
-                Labels: labels
-            ),
-            rootfs: .init(diff_ids: layers.map(\.diffID)),
-            history: layers.map { .init(created: created, created_by: "ferry build: \($0.title)") }
-        )
+            created: plan.created, architecture: plan.architecture, os: "linux", config: plan.configuration,
+            rootfs: .init(diff_ids: diffIDs), history: history)
         let configData = try CanonicalJSON.encode(configuration)
         let config = Descriptor(mediaType: MediaType.config, digest: try layout.putBlob(configData), size: configData.count)
-        let manifest = ImageManifest(
-            config: config,
-            layers: layers.map {
-                Descriptor(
-                    mediaType: $0.mediaType, digest: $0.digest, size: $0.size, annotations: ["org.opencontainers.image.title": $0.title])
-            },
-            annotations: labels.filter { $0.key.hasPrefix("org.opencontainers.image.") }
-        )
+        let manifest = ImageManifest(config: config, layers: descriptors, annotations: annotations)
         let manifestData = try CanonicalJSON.encode(manifest)
         let descriptor = Descriptor(
             mediaType: MediaType.manifest, digest: try layout.putBlob(manifestData), size: manifestData.count,
-            platform: Platform(architecture: Self.architecture, os: "linux"))
+            platform: Platform(architecture: plan.architecture, os: "linux"))
         return BuiltImage(manifest: descriptor, config: config, layers: layers)
-    }
-
-    private func writeLayer(
-        _ entries: [TarEntry], title: String, gzip: Bool, recipe: ImageRecipe, progress: (String) -> Void
-    ) throws(FerryError) -> Layer {
-        progress("packing \(title)")
-        let temporary = layout.temporaryBlob()
-        let layer = try LayerWriter(modificationTime: recipe.sourceDateEpoch).write(entries, title: title, gzip: gzip, to: temporary)
-        try layout.commit(temporary, as: layer.digest)
-        return layer
-    }
-
-    /// Model folders of the repository (those with a numeric version folder or a config).
-    private func modelDirectories(_ repository: URL) throws(FerryError) -> [URL] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: repository.path) else {
-            throw FerryError(.notFound, "cannot read the model repository '\(repository.path)'")
-        }
-        let models = names.sorted().filter { !$0.hasPrefix(".") }.map { repository.appendingPathComponent($0) }.filter {
-            FileSystem.isDirectory($0.path)
-        }
-        guard !models.isEmpty else { throw FerryError(.invalidArgument, "'\(repository.path)' holds no model folders") }
-        return models
-    }
-
-    static var architecture: String {
-        #if arch(x86_64)
-            "amd64"
-        #elseif arch(arm64)
-            "arm64"
-        #else
-            "unknown"
-        #endif
     }
 }

@@ -36,7 +36,10 @@ public struct Layer: Sendable, Hashable {
 struct LayerWriter {
     let modificationTime: Int
 
-    func write(_ entries: [TarEntry], title: String, gzip: Bool, to file: URL) throws(FerryError) -> Layer {
+    /// `written` is told the count of each piece of tar written (before compression).
+    func write(
+        _ entries: [TarEntry], title: String, gzip: Bool, to file: URL, written: @escaping (Int) -> Void = { _ in }
+    ) throws(FerryError) -> Layer {
         let output = try OutputFile(file.path)
         var uncompressed = SHA256()
         var stored = SHA256()
@@ -67,6 +70,7 @@ struct LayerWriter {
         let tar = TarWriter(modificationTime: modificationTime) { (data: Data) throws(FerryError) in
             uncompressed.update(data: data)
             try deflate(data, finish: false)
+            written(data.count)
         }
         try tar.write(entries)
         if let compressor {

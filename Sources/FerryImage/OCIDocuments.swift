@@ -14,6 +14,35 @@ public enum MediaType {
     public static let config = "application/vnd.oci.image.config.v1+json"
     public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
     public static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    public static let dockerConfig = "application/vnd.docker.container.image.v1+json"
+    public static let layer = "application/vnd.oci.image.layer.v1.tar"
+    public static let gzipLayer = "application/vnd.oci.image.layer.v1.tar+gzip"
+    public static let zstdLayer = "application/vnd.oci.image.layer.v1.tar+zstd"
+    public static let dockerGzipLayer = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    /// Layers the registry may not hold (Windows base layers), which Ferry cannot use.
+    public static let foreignLayers: Set<String> = [
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    ]
+
+    /// Every manifest kind a pull accepts, for the `Accept` header.
+    public static let manifests = [manifest, index, dockerManifest, dockerManifestList]
+
+    /// The OCI name of a layer media type; Docker's gzip layer is the same bytes as OCI's.
+    static func ociLayer(_ mediaType: String) -> String {
+        mediaType == dockerGzipLayer ? gzipLayer : mediaType
+    }
+}
+
+/// Annotation keys of the image-spec ("Pre-Defined Annotation Keys").
+public enum ImageAnnotation {
+    public static let title = "org.opencontainers.image.title"
+    public static let created = "org.opencontainers.image.created"
+    public static let refName = "org.opencontainers.image.ref.name"
+    /// The image this one was built on, and its manifest digest.
+    public static let baseName = "org.opencontainers.image.base.name"
+    public static let baseDigest = "org.opencontainers.image.base.digest"
 }
 
 public struct Descriptor: Codable, Sendable, Hashable {
@@ -32,9 +61,36 @@ public struct Descriptor: Codable, Sendable, Hashable {
     }
 }
 
-public struct Platform: Codable, Sendable, Hashable {
+public struct Platform: Codable, Sendable, Hashable, CustomStringConvertible {
     public var architecture: String
     public var os: String
+    /// `v8` for arm64, `v7` for arm; absent for amd64.
+    public var variant: String?
+
+    public init(architecture: String, os: String, variant: String? = nil) {
+        self.architecture = architecture
+        self.os = os
+        self.variant = variant
+    }
+
+    /// The platform this program runs on, as OCI names it (`linux/amd64`).
+    public static var current: Platform {
+        #if arch(x86_64)
+            Platform(architecture: "amd64", os: "linux")
+        #elseif arch(arm64)
+            Platform(architecture: "arm64", os: "linux", variant: "v8")
+        #else
+            Platform(architecture: "unknown", os: "linux")
+        #endif
+    }
+
+    public var description: String { "\(os)/\(architecture)" + (variant.map { "/\($0)" } ?? "") }
+
+    /// Whether an index entry for `other` can run here: same OS and
+    /// architecture, and the same variant when both name one.
+    func accepts(_ other: Platform) -> Bool {
+        other.os == os && other.architecture == architecture && (other.variant == nil || variant == nil || other.variant == variant)
+    }
 }
 
 public struct ImageManifest: Codable, Sendable {
@@ -77,7 +133,8 @@ public struct ImageConfiguration: Codable, Sendable {
     public var created: String?
     public var architecture: String
     public var os: String
-    public var config: Config
+    /// Optional in the spec; some tools leave it out of base images.
+    public var config: Config?
     public var rootfs: RootFS
     public var history: [History]?
 }

@@ -11,8 +11,15 @@ import FerryCore
 public struct OCILayout: Sendable {
     public let root: URL
 
-    public init(root: URL) throws(FerryError) {
+    /// Opens the layout at `root`, creating it unless `create` is false.
+    public init(root: URL, create: Bool = true) throws(FerryError) {
         self.root = root
+        if !create {
+            guard FileSystem.isRegularFile(root.appendingPathComponent("oci-layout").path) else {
+                throw FerryError(.notFound, "'\(root.path)' is not an OCI image layout (it has no oci-layout file)")
+            }
+            return
+        }
         do {
             try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
             let marker = root.appendingPathComponent("oci-layout")
@@ -65,6 +72,16 @@ public struct OCILayout: Sendable {
             return try Data(contentsOf: blobURL(digest))
         } catch {
             throw FerryError(.notFound, "blob \(digest) is not in '\(root.path)'")
+        }
+    }
+
+    /// A JSON document stored as a blob, decoded; `what` names it in errors.
+    func decode<Document: Decodable>(_ digest: Digest, as what: String) throws(FerryError) -> Document {
+        let data = try blob(digest)
+        do {
+            return try JSONDecoder().decode(Document.self, from: data)
+        } catch {
+            throw FerryError(.invalidArgument, "blob \(digest) in '\(root.path)' is not \(what): \(error)")
         }
     }
 

@@ -17,7 +17,7 @@ import FerryCore
 /// library (40 MB, 16 MB compressed) into every image.
 struct PackedExecutable {
     let url: URL
-    /// The libraries whose entries were removed, by `DT_NEEDED` name.
+    /// Libraries whose entries were removed and that no other library loads either.
     let leftOut: [String]
 
     static func prepare(_ program: URL, strip: Bool) throws(FerryError) -> PackedExecutable {
@@ -40,8 +40,9 @@ struct PackedExecutable {
             }
         }
         do {
-            let leftOut = try removeUnusedLibraries(copy)
-            return PackedExecutable(url: copy, leftOut: leftOut)
+            let removed = try removeUnusedLibraries(copy)
+            let loaded = try RootFilesystem.resolvedLibraries(of: copy)
+            return PackedExecutable(url: copy, leftOut: removed.filter { loaded[$0] == nil })
         } catch {
             try? FileManager.default.removeItem(at: copy)
             throw error

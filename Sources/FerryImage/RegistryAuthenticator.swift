@@ -44,8 +44,8 @@ actor RegistryAuthenticator {
     }
 
     /// Answers the 401 a request for `scopes` drew; returns the header to
-    /// retry with. `sent` is what that request carried.
-    func respond(to header: String?, scopes: [String], sent: String?) async throws(FerryError) -> String {
+    /// retry with.
+    func respond(to header: String?, scopes: [String]) async throws(FerryError) -> String {
         let challenges = header.map(AuthenticationChallenge.parse) ?? []
         if let challenge = challenges.first(where: { $0.scheme == "bearer" }) {
             bearer = challenge
@@ -58,13 +58,8 @@ actor RegistryAuthenticator {
         }
         if challenges.contains(where: { $0.scheme == "basic" }) || challenges.isEmpty {
             guard let credentials else { throw Self.needsCredentials(registry) }
-            let authorization = Self.basicAuthorization(credentials)
-            // Sent and refused: the password is wrong, and sending it again will not help.
-            guard sent != authorization else {
-                throw FerryError(.failedPrecondition, "\(registry) refused the user name and password for '\(credentials.username)'")
-            }
             basic = true
-            return authorization
+            return Self.basicAuthorization(credentials)
         }
         throw FerryError(
             .failedPrecondition,
@@ -103,6 +98,16 @@ actor RegistryAuthenticator {
             throw FerryError(.internal, "\(registry)'s token service answered without a token")
         }
         return token
+    }
+
+    /// The error for a 401 that answering the challenge did not cure.
+    nonisolated func refusal(_ failure: FerryError) -> FerryError {
+        guard let credentials else {
+            return FerryError(
+                .failedPrecondition,
+                "\(Self.needsCredentials(registry).message); anonymous access was refused: \(failure.message)")
+        }
+        return FerryError(.failedPrecondition, "\(registry) refused the credentials of '\(credentials.username)': \(failure.message)")
     }
 
     private static func key(_ scopes: [String]) -> String { Set(scopes).sorted().joined(separator: " ") }

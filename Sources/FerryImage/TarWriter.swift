@@ -34,17 +34,33 @@ public struct TarEntry: Sendable, Hashable {
     }
 }
 
+extension TarEntry {
+    /// Bytes of content (0 for directories and links, or a file that cannot be read).
+    var contentSize: Int {
+        switch content {
+        case .bytes(let data): data.count
+        case .file(let url): FileSystem.size(of: url.path) ?? 0
+        case .directory, .symlink: 0
+        }
+    }
+}
+
 /// Writes a POSIX (ustar + pax) tar stream: headers, contents padded to 512
 /// bytes, two zero blocks at the end. Paths over 100 bytes and files over
 /// 8 GiB get a pax extended header, so model weights of any size fit.
-struct TarWriter {
+package struct TarWriter {
     /// Seconds since 1970 stamped on every entry (`SOURCE_DATE_EPOCH` or 0).
     let modificationTime: Int
     let output: (Data) throws(FerryError) -> Void
 
+    package init(modificationTime: Int, output: @escaping (Data) throws(FerryError) -> Void) {
+        self.modificationTime = modificationTime
+        self.output = output
+    }
+
     static let blockSize = 512
 
-    func write(_ entries: [TarEntry]) throws(FerryError) {
+    package func write(_ entries: [TarEntry]) throws(FerryError) {
         for entry in entries.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }) {
             try write(entry)
         }

@@ -139,11 +139,87 @@ extension ContainerImageTests {
             #expect(FileManager.default.isExecutableFile(atPath: "\(work.path)/bundle/rootfs/usr/local/bin/ferry"))
         }
 
+        @Test("ferry.yaml next to the repository picks models, ports, env and labels; command-line options win")
+        func projectFile() throws {
+            let project = try Self.temporaryDirectory("project")
+            defer { try? FileManager.default.removeItem(at: project) }
+            let models = project.appendingPathComponent("models")
+            try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(
+                at: FerryProcess.repositoryRoot.appendingPathComponent("examples/models/digits"),
+                to: models.appendingPathComponent("digits"))
+            try FileManager.default.createDirectory(at: models.appendingPathComponent("mlp/1"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(
+                atPath: FerryProcess.fixture("mlp.onnx"), toPath: models.appendingPathComponent("mlp/1/model.onnx").path)
+            try Data(
+                """
+                # Ferry project file
+                image:
+                  models: [digits]          # mlp stays out
+                  ports:
+                    http: 9000
+                  env:
+                    FERRY_MAX_REQUEST_BYTES: "1048576"
+                  labels:
+                    org.opencontainers.image.description: Digits classifier
+                    team: ml
+                """.utf8
+            ).write(to: project.appendingPathComponent("ferry.yaml"))
+            let layout = project.appendingPathComponent("layout")
+            let build = try FerryProcess.run(["build", models.path, "--output", "oci:\(layout.path):v1", "--label", "team=serving"])
+            #expect(build.status == 0, "\(build.stderr)")
+            #expect(build.stdout.contains("model digits") && !build.stdout.contains("model mlp"), "\(build.stdout)")
+
+            let bundle = project.appendingPathComponent("bundle")
+            let unpack = try Tool.run("umoci", ["unpack", "--image", "\(layout.path):v1", bundle.path])
+            #expect(unpack.status == 0, "\(unpack.stderr)")
+            let config = try JSONParser.parse(Data(contentsOf: bundle.appendingPathComponent("config.json")))
+            #expect(
+                config["process"]?["args"]
+                    == .array(
+                        ["/usr/local/bin/ferry", "serve", "/models", "--host", "0.0.0.0", "--http-port", "9000"].map(JSONValue.string)))
+            #expect(config["process"]?["env"]?.arrayValue?.contains(.string("FERRY_MAX_REQUEST_BYTES=1048576")) == true)
+            #expect(config["annotations"]?["org.opencontainers.image.description"] == .string("Digits classifier"))
+            #expect(config["annotations"]?["team"] == .string("serving"))
+            #expect(!FileManager.default.fileExists(atPath: bundle.appendingPathComponent("rootfs/models/mlp").path))
+            let image = try JSONParser.parse(
+                try Tool.run("skopeo", ["inspect", "--config", "oci:\(layout.path):v1"]).stdout)
+            #expect(image["config"]?["ExposedPorts"]?["9000/tcp"] != nil, "\(image)")
+
+            // A misspelt key and a syntax error are named with the file and the line.
+            try Data("image:\n  modles: [digits]\n".utf8).write(to: project.appendingPathComponent("ferry.yaml"))
+            let typo = try FerryProcess.run(["build", models.path, "--output", "oci:\(layout.path):v2"])
+            #expect(typo.status == 1)
+            #expect(typo.stderr.contains("ferry.yaml: unknown key 'image.modles'"), "\(typo.stderr)")
+            try Data("image:\n  models: [digits\n".utf8).write(to: project.appendingPathComponent("ferry.yaml"))
+            let broken = try FerryProcess.run(["build", models.path, "--output", "oci:\(layout.path):v2"])
+            #expect(broken.status == 1)
+            #expect(broken.stderr.contains("ferry.yaml:2: a flow sequence '[' is not closed on its line"), "\(broken.stderr)")
+        }
+
+        @Test("one .onnx file is packed as version 1 of a model named after it")
+        func singleModelFile() throws {
+            let layout = try Self.temporaryDirectory("single")
+            defer { try? FileManager.default.removeItem(at: layout) }
+            let build = try FerryProcess.run(["build", FerryProcess.fixture("mlp.onnx"), "--output", "oci:\(layout.path):v1"])
+            #expect(build.status == 0, "\(build.stderr)")
+            #expect(build.stdout.contains("model mlp"), "\(build.stdout)")
+            let list = try Tool.run("umoci", ["ls", "--layout", layout.path])
+            #expect(list.stdout.contains("v1"))
+            let image = try JSONParser.parse(try Tool.run("skopeo", ["inspect", "oci:\(layout.path):v1"]).stdout)
+            #expect(image["Labels"]?["dev.ferry.model.mlp.versions"] == .string("1"), "\(image)")
+        }
+
         @Test("bad build arguments fail with one clear line")
         func badArguments() throws {
             let noTarget = try FerryProcess.run(["build", "examples/models", "--output", "docker://x"])
             #expect(noTarget.status != 0)
             #expect(noTarget.stderr.contains("--output must be oci:DIR[:TAG]"), "\(noTarget.stderr)")
+            let nowhere = try FerryProcess.run(["build", "examples/models"])
+            #expect(nowhere.status == 1)
+            #expect(nowhere.stderr.contains("say where the image goes: --output oci:DIR"), "\(nowhere.stderr)")
+            let unknownModel = try FerryProcess.run(["build", "examples/models", "--model", "iris", "--output", "oci:/tmp/never"])
+            #expect(unknownModel.stderr.contains("has no model 'iris' (it has digits)"), "\(unknownModel.stderr)")
             let layout = try Self.temporaryDirectory("image")
             let missing = try FerryProcess.run(["build", "/nonexistent/models", "--output", "oci:\(layout.path)"])
             #expect(missing.status == 1)

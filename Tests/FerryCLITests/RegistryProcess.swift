@@ -4,12 +4,13 @@ import Synchronization
 
 /// A real `docker-registry` (distribution 2.8) on 127.0.0.1, on a port the
 /// system picks, with its storage in a temporary folder; stopped by PID.
+/// Anonymous, with htpasswd basic auth, or with bearer tokens from a `TokenServer`.
 final class RegistryProcess: Sendable {
     let process: Process
     let directory: URL
     let address: String
 
-    init(htpasswd: String? = nil) async throws {
+    init(htpasswd: String? = nil, token: TokenServer? = nil) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-registry-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var config = """
@@ -27,6 +28,17 @@ final class RegistryProcess: Sendable {
             let file = directory.appendingPathComponent("htpasswd")
             try Data(htpasswd.utf8).write(to: file)
             config += "auth:\n  htpasswd:\n    realm: ferry-test\n    path: \(file.path)\n"
+        }
+        if let token {
+            config += """
+                auth:
+                  token:
+                    realm: \(token.realm)
+                    service: \(TokenServer.service)
+                    issuer: \(TokenServer.issuer)
+                    rootcertbundle: \(token.certificate.path)
+
+                """
         }
         let configFile = directory.appendingPathComponent("config.yml")
         try Data(config.utf8).write(to: configFile)
@@ -54,6 +66,11 @@ final class RegistryProcess: Sendable {
             throw FerryError(.unavailable, "docker-registry did not start: \((try? String(contentsOf: logFile, encoding: .utf8)) ?? "")")
         }
         address = found
+    }
+
+    /// Where the registry keeps `repository`'s unfinished uploads.
+    func uploads(of repository: String) -> URL {
+        directory.appendingPathComponent("storage/docker/registry/v2/repositories/\(repository)/_uploads")
     }
 
     func stop() {
