@@ -204,8 +204,10 @@ extension ContainerImageTests {
             let build = try FerryProcess.run(["build", FerryProcess.fixture("mlp.onnx"), "--output", "oci:\(layout.path):v1"])
             #expect(build.status == 0, "\(build.stderr)")
             #expect(build.stdout.contains("model mlp"), "\(build.stdout)")
-            let list = try Tool.run("umoci", ["ls", "--layout", layout.path])
-            #expect(list.stdout.contains("v1"))
+            let unpack = try Tool.run("umoci", ["unpack", "--image", "\(layout.path):v1", "\(layout.path)-bundle"])
+            defer { try? FileManager.default.removeItem(atPath: "\(layout.path)-bundle") }
+            #expect(unpack.status == 0, "\(unpack.stderr)")
+            #expect(FileManager.default.fileExists(atPath: "\(layout.path)-bundle/rootfs/models/mlp/1/model.onnx"))
             let image = try JSONParser.parse(try Tool.run("skopeo", ["inspect", "oci:\(layout.path):v1"]).stdout)
             #expect(image["Labels"]?["dev.ferry.model.mlp.versions"] == .string("1"), "\(image)")
         }
