@@ -57,6 +57,7 @@ test: deps fixtures build conformance-env
 	$(SWIFT) test -c $(CONFIG) --skip-build --disable-xctest --skip ContainerImageTests
 	$(SWIFT) test -c $(CONFIG) --skip-build --disable-xctest --filter ContainerImageTests
 	FERRY_BIN=$(BIN_DIR)/ferry .deps/venv-conformance/bin/python -m pytest tests/conformance -q -p no:cacheprovider
+	FERRY_BIN=$(BIN_DIR)/ferry .deps/venv-conformance/bin/python -m pytest tests/deploy -q -p no:cacheprovider
 
 serve: deps
 	$(SWIFT) build -c $(CONFIG) --product ferry

@@ -98,6 +98,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ], swiftSettings: ferrySwiftSettings),
+        .target(name: "FerryDeploy", dependencies: ["FerryCore"], swiftSettings: ferrySwiftSettings),
         .target(
             name: "FerryHTTP",
             dependencies: [
@@ -119,6 +120,7 @@ let package = Package(
                 "FerryGRPC",
                 "FerryJobs",
                 "FerryImage",
+                "FerryDeploy",
                 "FerryClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -141,6 +143,7 @@ let package = Package(
         ),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
         .testTarget(name: "FerryImageTests", dependencies: ["FerryCore", "FerryImage"]),
+        .testTarget(name: "FerryDeployTests", dependencies: ["FerryCore", "FerryDeploy"]),
         .testTarget(name: "FerryONNXRuntimeTests", dependencies: ["FerryCore", "FerryONNXRuntime"]),
         .testTarget(
             name: "FerryCLITests",
@@ -160,6 +163,8 @@ let package = Package(
             dependencies: [
                 "FerryCore", "FerryServing", "FerryHTTP", "FerryJobs", "FerryONNXRuntime",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

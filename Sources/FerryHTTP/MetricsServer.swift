@@ -2,6 +2,7 @@ import FerryServing
 import Hummingbird
 import Logging
 import Prometheus
+import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -20,6 +21,7 @@ public func buildMetricsApplication(
     host: String,
     port: Int,
     logger: Logger,
+    pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] },
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
@@ -27,9 +29,11 @@ public func buildMetricsApplication(
         descriptor: MetricNameDescriptor(
             namespace: "process", metricName: "resident_memory", unitName: "bytes", helpText: "Resident memory size in bytes.")
     )
+    let pending = PendingRequestGauges(registry: registry)
     router.get("/metrics") { _, _ in
-        // Sampled when scraped: the figure is always current and costs nothing between scrapes.
+        // Sampled when scraped: the figures are always current and cost nothing between scrapes.
         if let bytes = ProcessMemory.residentBytes() { residentMemory.set(Double(bytes)) }
+        pending.update(pendingRequests())
         let body = registry.emitToBuffer()
         return Response(
             status: .ok,
@@ -52,6 +56,32 @@ public func makeMetricsFactory(registry: PrometheusCollectorRegistry) -> Prometh
     factory.durationHistogramBuckets = MetricsBuckets.durations
     factory.valueHistogramBuckets = MetricsBuckets.values
     return factory
+}
+
+/// `ferry_inference_pending_request_count{model,version}`: requests queued
+/// or running, as Triton's `nv_inference_pending_request_count`; what
+/// `ferry deploy --scale-on queue` scales on. A version no longer served reads 0.
+final class PendingRequestGauges: Sendable {
+    private let registry: PrometheusCollectorRegistry
+    private let known = Mutex<Set<[String]>>([])
+
+    init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+
+    func update(_ counts: [(model: String, version: String, pending: Int)]) {
+        let current = Set(counts.map { [$0.model, $0.version] })
+        for count in counts { gauge(count.model, count.version).set(Double(count.pending)) }
+        let gone = known.withLock { known in
+            defer { known.formUnion(current) }
+            return known.subtracting(current)
+        }
+        for labels in gone { gauge(labels[0], labels[1]).set(Double(0)) }
+    }
+
+    private func gauge(_ model: String, _ version: String) -> Gauge {
+        registry.makeGauge(
+            name: "ferry_inference_pending_request_count", labels: [("model", model), ("version", version)],
+            help: "Requests queued or running on a model version.")
+    }
 }
 
 enum ProcessMemory {

@@ -95,7 +95,8 @@ public struct ImagePlan: Sendable {
                 PlannedLayer(title: "runtime", entries: RootFilesystem.withParentDirectories(runtime), gzip: recipe.compression != .none))
             if recipe.compression == .automatic && !models.isEmpty {
                 notes.append(
-                    "model layers stored uncompressed: weights barely compress and gzip runs at ~20 MB/s (--compression gzip compresses them)")
+                    "model layers stored uncompressed: weights barely compress and gzip runs at ~20 MB/s (--compression gzip compresses them)"
+                )
             }
             for model in models {
                 layers.append(
@@ -113,7 +114,7 @@ public struct ImagePlan: Sendable {
             environment += recipe.environment
 
             var entrypoint = ["/\(executablePath)", "serve", "/models", "--host", "0.0.0.0"]
-            let defaults = ImageRecipe.Ports()
+            let defaults = ServerPorts()
             if recipe.ports.http != defaults.http { entrypoint += ["--http-port", String(recipe.ports.http)] }
             if recipe.ports.grpc != defaults.grpc { entrypoint += ["--grpc-port", String(recipe.ports.grpc)] }
             if recipe.ports.metrics != defaults.metrics { entrypoint += ["--metrics-port", String(recipe.ports.metrics)] }

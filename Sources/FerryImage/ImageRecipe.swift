@@ -18,21 +18,6 @@ public struct ImageRecipe: Sendable {
         case image(PulledImage)
     }
 
-    /// The ports `ferry serve` listens on in the container.
-    public struct Ports: Sendable, Hashable {
-        public var http = 8000
-        public var grpc = 8001
-        public var metrics = 8002
-
-        public init(http: Int = 8000, grpc: Int = 8001, metrics: Int = 8002) {
-            self.http = http
-            self.grpc = grpc
-            self.metrics = metrics
-        }
-
-        var all: [Int] { [http, grpc, metrics] }
-    }
-
     /// The `ferry` executable to run in the image.
     public var executable: URL
     /// `libonnxruntime.so`, which `ferry` opens at run time.
@@ -44,7 +29,8 @@ public struct ImageRecipe: Sendable {
     public var models: [String]?
     public var base: Base = .scratch
     public var compression: LayerCompression = .automatic
-    public var ports = Ports()
+    /// What `ferry serve` listens on in the container.
+    public var ports = ServerPorts()
     /// Seconds since 1970 for every file and the image's creation time
     /// (`SOURCE_DATE_EPOCH`); 0 by default, so builds repeat exactly.
     public var sourceDateEpoch = 0

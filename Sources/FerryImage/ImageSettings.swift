@@ -17,7 +17,7 @@ public struct ImageSettings: Sendable {
     /// `scratch` or an image reference.
     public var base: String?
     public var models: [String]?
-    public var ports = ImageRecipe.Ports()
+    public var ports = ServerPorts()
     public var environment: [String: String] = [:]
     public var labels: [String: String] = [:]
     public var compression: LayerCompression?
@@ -38,14 +38,14 @@ public struct ImageSettings: Sendable {
         models = try section.strings("models")
         if let ports = try section.section("ports") {
             try ports.allowOnly(["http", "grpc", "metrics"])
-            for (key, path) in [("http", \ImageRecipe.Ports.http), ("grpc", \.grpc), ("metrics", \.metrics)] {
+            for (key, path) in [("http", \ServerPorts.http), ("grpc", \.grpc), ("metrics", \.metrics)] {
                 guard let port = try ports.integer(key) else { continue }
                 guard (1...65535).contains(port) else {
                     throw FerryError(.invalidArgument, "\(project.path): 'image.ports.\(key)' must be a port from 1 to 65535, not \(port)")
                 }
                 self.ports[keyPath: path] = port
             }
-            guard Set(self.ports.all).count == 3 else {
+            guard self.ports.areValid else {
                 throw FerryError(.invalidArgument, "\(project.path): 'image.ports' must give HTTP, gRPC and metrics three different ports")
             }
         }

@@ -147,6 +147,14 @@ public final class InferenceServer: Sendable {
         }
     }
 
+    /// Requests queued or running on each serving version, for the
+    /// `ferry_inference_pending_request_count` gauge an autoscaler follows.
+    public func pendingRequestsByVersion() -> [(model: String, version: String, pending: Int)] {
+        manager.table.all.sorted { $0.key < $1.key }.flatMap { name, entry in
+            entry.versions.sorted { $0.key < $1.key }.map { (model: name, version: String($0.key), pending: $0.value.executor.pending) }
+        }
+    }
+
     /// Requests queued or running on a model's serving versions.
     public func pendingRequests(model name: String) -> Int {
         (manager.table.entry(name)?.versions.values).map { $0.reduce(0) { $0 + $1.executor.pending } } ?? 0

@@ -46,7 +46,7 @@ public actor ModelManager {
         defaultInstanceCount: Int? = 1,
         defaultMaxBatchSize: Int = ModelConfiguration.defaultMaxBatchSize,
         defaultBatching: ModelConfiguration.DynamicBatching = .init(),
-        cores: Int = ProcessInfo.processInfo.activeProcessorCount,
+        cores: Int = AvailableCores.count,
         logger: Logger = Logger(label: "ferry.models")
     ) {
         self.defaultMaxBatchSize = defaultMaxBatchSize

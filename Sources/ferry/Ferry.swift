@@ -6,6 +6,9 @@ struct Ferry: AsyncParsableCommand {
         commandName: "ferry",
         abstract: "Serve, package and deploy ONNX models.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, InferCommand.self, BenchCommand.self, InspectCommand.self, BuildCommand.self, PushCommand.self]
+        subcommands: [
+            ServeCommand.self, InferCommand.self, BenchCommand.self, InspectCommand.self, BuildCommand.self, PushCommand.self,
+            DeployCommand.self, HealthCommand.self,
+        ]
     )
 }

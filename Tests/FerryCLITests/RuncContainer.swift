@@ -3,16 +3,24 @@ import Foundation
 import Testing
 
 /// An image unpacked with umoci and run with runc (the OCI runtime under
-/// Docker, containerd and CRI-O), sharing the host's network; ferry's ports
-/// are chosen by the system and read from its JSON log. Needs root.
+/// Docker, containerd and CRI-O). By default it shares the host's network
+/// and ferry's ports are chosen by the system and read from its JSON log;
+/// with `isolatedNetwork` it keeps a network namespace of its own, ferry
+/// listens on the image's ports, and `inside(_:)` runs commands there
+/// (nsenter), as a pod's probes reach it. Needs root.
 final class RuncContainer {
     let work: URL
     let name = "ferry-test-\(UUID().uuidString.prefix(8))"
     let log: URL
     private(set) var base = ""
 
-    /// Unpacks `image` (`LAYOUT:TAG`) and starts it; returns once ferry says where HTTP listens.
-    init(image: String) async throws {
+    let isolatedNetwork: Bool
+
+    /// Unpacks `image` (`LAYOUT:TAG`) and starts it, with `arguments` after
+    /// the image's entrypoint; returns once ferry says where HTTP listens
+    /// (with `isolatedNetwork`, once it runs).
+    init(image: String, isolatedNetwork: Bool = false, arguments: [String] = []) async throws {
+        self.isolatedNetwork = isolatedNetwork
         work = try ContainerImageTests.ImageBuildTests.temporaryDirectory("runc")
         let bundle = work.appendingPathComponent("bundle")
         let unpack = try Tool.run("umoci", ["unpack", "--image", image, bundle.path])
@@ -24,8 +32,12 @@ final class RuncContainer {
             let namespaces = linux["namespaces"] as? [[String: Any]], let args = process["args"] as? [String]
         else { throw FerryError(.internal, "unexpected config.json from umoci") }
         process["terminal"] = false
-        process["args"] = args + ["--http-port", "0", "--grpc-port", "0", "--metrics-port", "0"]
-        linux["namespaces"] = namespaces.filter { $0["type"] as? String != "network" }
+        if isolatedNetwork {
+            process["args"] = args + arguments
+        } else {
+            process["args"] = args + arguments + ["--http-port", "0", "--grpc-port", "0", "--metrics-port", "0"]
+            linux["namespaces"] = namespaces.filter { $0["type"] as? String != "network" }
+        }
         config["process"] = process
         config["linux"] = linux
         try JSONSerialization.data(withJSONObject: config).write(to: configURL)
@@ -42,6 +54,7 @@ final class RuncContainer {
         runc.waitUntilExit()
         guard runc.terminationStatus == 0 else { throw FerryError(.internal, "runc run failed: \(logText)") }
 
+        if isolatedNetwork { return }
         var port: Int?
         let deadline = ContinuousClock.now + .seconds(30)
         while port == nil && ContinuousClock.now < deadline {
@@ -80,6 +93,26 @@ final class RuncContainer {
         #expect(inference.status == 200, "\(inference.text)")
         let label = try inference.json["outputs"]?.arrayValue?.first { $0["name"] == .string("label") }
         #expect(label?["data"] == .array([.number("1")]), "\(inference.text)")
+    }
+
+    /// Runs `command` in the container's network namespace (host binaries, the container's view of the network).
+    func inside(_ command: [String]) throws -> FerryProcess.Result {
+        try Tool.run("nsenter", ["-t", String(try pid()), "-n"] + command)
+    }
+
+    /// The HTTP status of GET `url` as seen from inside the container's network, 0 when nothing answers.
+    func statusInside(_ url: String) throws -> Int {
+        Int(try inside(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url]).stdout) ?? 0
+    }
+
+    /// Waits until GET `url` inside the container's network answers 200.
+    func waitInside(_ url: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if (try? statusInside(url)) == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw FerryError(.unavailable, "\(url) never answered 200 inside the container: \(logText)")
     }
 
     /// SIGTERM, then waits until runc reports the container stopped; true if it did.

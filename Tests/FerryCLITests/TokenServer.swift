@@ -21,14 +21,13 @@ final class TokenServer: Sendable {
     private let key: P256.Signing.PrivateKey
     private let certificateDER: Data
     private let users: [String: String]
-    private let requests = Mutex<[(user: String?, scopes: [String])]>([])
-
-    private final class Port: Sendable {
-        let value = Mutex<Int?>(nil)
+    /// A class, so the route can capture it before `self` is whole.
+    private final class Requests: Sendable {
+        let list = Mutex<[(user: String?, scopes: [String])]>([])
     }
 
-    private let port = Port()
-    private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let requests = Requests()
+    private let server: LocalHTTPServer
 
     init(users: [String: String]) async throws {
         self.users = users
@@ -49,7 +48,7 @@ final class TokenServer: Sendable {
         certificateDER = Data(base64Encoded: base64)!
 
         let router = Router()
-        router.get("/token") { [self] request, _ -> Response in
+        router.get("/token") { [users, key, certificateDER, requests] request, _ -> Response in
             let scopes = request.uri.queryParameters.getAll("scope").map { String($0) }
             var user: String?
             if let header = request.headers[.authorization], header.hasPrefix("Basic "),
@@ -57,34 +56,28 @@ final class TokenServer: Sendable {
                 let colon = decoded.firstIndex(of: ":")
             {
                 let name = String(decoded[..<colon])
-                guard self.users[name] == String(decoded[decoded.index(after: colon)...]) else {
+                guard users[name] == String(decoded[decoded.index(after: colon)...]) else {
                     return Self.unauthorized("wrong password for \(name)")
                 }
                 user = name
             }
-            requests.withLock { $0.append((user, scopes)) }
+            requests.list.withLock { $0.append((user, scopes)) }
             guard let user else { return Self.unauthorized("this token service gives no anonymous tokens") }
-            let token = try self.token(for: user, scopes: scopes)
+            let token = try Self.token(for: user, scopes: scopes, key: key, certificate: certificateDER)
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: #"{"token":"\#(token)","expires_in":300}"#)))
         }
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { [port] channel in port.value.withLock { $0 = channel.localAddress?.port } })
-        task.withLock { $0 = Task { try await app.run() } }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while port.value.withLock({ $0 }) == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        guard port.value.withLock({ $0 }) != nil else { throw FerryError(.unavailable, "the token server did not start") }
+        server = try await LocalHTTPServer(router, name: "the token server")
     }
 
-    var realm: String { "http://127.0.0.1:\(port.value.withLock { $0 } ?? 0)/token" }
+    var realm: String { server.url + "/token" }
 
     /// The users and scopes tokens were asked for, in order.
-    var tokenRequests: [(user: String?, scopes: [String])] { requests.withLock { $0 } }
+    var tokenRequests: [(user: String?, scopes: [String])] { requests.list.withLock { $0 } }
 
     func stop() {
-        task.withLock { $0?.cancel() }
+        server.stop()
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -95,7 +88,7 @@ final class TokenServer: Sendable {
     }
 
     /// `header.claims.signature`, signed with ES256 (the signature is r‖s, RFC 7518 section 3.4).
-    private func token(for user: String, scopes: [String]) throws -> String {
+    private static func token(for user: String, scopes: [String], key: P256.Signing.PrivateKey, certificate: Data) throws -> String {
         let now = Int(Date().timeIntervalSince1970)
         let access = scopes.compactMap { scope -> String? in
             // repository:NAME:ACTIONS, where NAME may itself hold no colon.
@@ -104,7 +97,7 @@ final class TokenServer: Sendable {
             let actions = parts[2].split(separator: ",").map { #""\#($0)""# }.joined(separator: ",")
             return #"{"type":"repository","name":"\#(parts[1])","actions":[\#(actions)]}"#
         }
-        let header = #"{"typ":"JWT","alg":"ES256","x5c":["\#(certificateDER.base64EncodedString())"]}"#
+        let header = #"{"typ":"JWT","alg":"ES256","x5c":["\#(certificate.base64EncodedString())"]}"#
         let claims = """
             {"iss":"\(Self.issuer)","sub":"\(user)","aud":"\(Self.service)","exp":\(now + 300),"nbf":\(now - 60),"iat":\(now),\
             "jti":"\(UUID().uuidString)","access":[\(access.joined(separator: ","))]}

@@ -16,22 +16,21 @@ final class WebhookReceiver: Sendable {
         var jobID: String?
     }
 
-    private let received = Mutex<[Delivery]>([])
-    /// A class, so the server's start callback can capture it (a `Mutex` cannot be).
-    private final class Port: Sendable {
-        let value = Mutex<Int?>(nil)
+    /// A class, so the route can capture it before `self` is whole.
+    private final class Received: Sendable {
+        let deliveries = Mutex<[Delivery]>([])
     }
 
-    private let port = Port()
-    private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let received = Received()
+    private let server: LocalHTTPServer
     let failures: Int
 
     init(failures: Int) async throws {
         self.failures = failures
         let router = Router()
-        router.post("/hook") { [self] request, _ -> HTTPResponse.Status in
+        router.post("/hook") { [received] request, _ -> HTTPResponse.Status in
             let body = try await request.body.collect(upTo: 16 << 20)
-            let count = received.withLock { deliveries in
+            let count = received.deliveries.withLock { deliveries in
                 deliveries.append(
                     Delivery(
                         body: Data(body.readableBytesView),
@@ -43,20 +42,13 @@ final class WebhookReceiver: Sendable {
             return count <= failures ? .serviceUnavailable : .noContent
         }
         router.post("/gone") { _, _ -> HTTPResponse.Status in .notFound }
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { [port] channel in port.value.withLock { $0 = channel.localAddress?.port } })
-        task.withLock { $0 = Task { try await app.run() } }
-        // Other tests may load both cores: give the receiver time to start, and fail clearly if it does not.
-        let deadline = ContinuousClock.now + .seconds(60)
-        while port.value.withLock({ $0 }) == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        guard port.value.withLock({ $0 }) != nil else { throw FerryError(.unavailable, "the webhook receiver did not start") }
+        server = try await LocalHTTPServer(router, name: "the webhook receiver")
     }
 
-    var url: String { "http://127.0.0.1:\(port.value.withLock { $0 } ?? 0)" }
-    var deliveries: [Delivery] { received.withLock { $0 } }
+    var url: String { server.url }
+    var deliveries: [Delivery] { received.deliveries.withLock { $0 } }
 
-    func stop() { task.withLock { $0?.cancel() } }
+    func stop() { server.stop() }
 }
 
 @Suite("webhooks of async jobs")

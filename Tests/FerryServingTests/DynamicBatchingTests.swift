@@ -285,3 +285,21 @@ struct RunningCancellationTests {
         #expect(stats.success.count == 1)
     }
 }
+
+extension DynamicBatchingTests {
+    @Test("requests queued and running are counted per serving version (the pending-request gauge)")
+    func pendingPerVersion() async throws {
+        let repository = try TestRepository()
+        try repository.add("mlp", config: "max_batch_size: 1")
+        let (server, gate) = try await gatedServer(repository)
+        #expect(server.pendingRequestsByVersion().map(\.pending) == [0])
+        let tasks = (0..<3).map { index in Task { try await server.infer(mlpRequest(seed: index), model: "mlp") } }
+        try await waitFor { gate.arrivals == 1 && server.pendingRequests(model: "mlp") == 3 }
+        let counts = server.pendingRequestsByVersion()
+        #expect(counts.count == 1 && counts[0].model == "mlp" && counts[0].version == "1" && counts[0].pending == 3)
+        gate.release()
+        for task in tasks { _ = try await task.value }
+        // An instance counts its batch until it is back for the next one, just after the answers go out.
+        try await waitFor { server.pendingRequestsByVersion().map(\.pending) == [0] }
+    }
+}

@@ -165,8 +165,10 @@ struct ServeCommand: AsyncParsableCommand {
             let grpc = GRPCServerService(
                 server: server, host: host, port: grpcPort, maxRequestBytes: maxRequestBytes, logger: Logger(label: "ferry.grpc")
             ) { port in logger.info("gRPC listening", metadata: ["address": "\(host):\(port)"]) }
-            let metrics = buildMetricsApplication(registry: registry, host: host, port: metricsPort, logger: Logger(label: "ferry.metrics"))
-            { port in
+            let metrics = buildMetricsApplication(
+                registry: registry, host: host, port: metricsPort, logger: Logger(label: "ferry.metrics"),
+                pendingRequests: { server.pendingRequestsByVersion() }
+            ) { port in
                 logger.info("metrics listening", metadata: ["address": "\(host):\(port)", "path": "/metrics"])
             }
             let models = ModelService(server: server, initialModels: loadModels, pollInterval: .seconds(repositoryPollSecs))

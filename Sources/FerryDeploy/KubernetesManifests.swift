@@ -1,0 +1,293 @@
+import FerryCore
+
+/// Kubernetes objects for `ferry serve` in its image: a Deployment, a
+/// Service, a HorizontalPodAutoscaler when the replica count may change, a
+/// PodDisruptionBudget, and a ServiceMonitor for the Prometheus Operator.
+enum KubernetesManifests {
+    static let readyPath = "/v2/health/ready"
+    static let livePath = "/v2/health/live"
+    static let metricsPath = "/metrics"
+    static let pendingMetric = "ferry_inference_pending_request_count"
+
+    static func files(_ request: DeploymentRequest) -> [GeneratedFile] {
+        var files = [
+            GeneratedFile(name: "deployment.yaml", document: deployment(request)),
+            GeneratedFile(name: "service.yaml", document: service(request)),
+        ]
+        let range = request.replicaRange
+        if range.upperBound > range.lowerBound {
+            files.append(
+                GeneratedFile(
+                    name: "hpa.yaml", document: autoscaler(request),
+                    comment: request.scaleOn == .queue ? PrometheusAdapter.comment : nil))
+        }
+        files.append(GeneratedFile(name: "pdb.yaml", document: disruptionBudget(request)))
+        if request.prometheusOperator {
+            files.append(GeneratedFile(name: "servicemonitor.yaml", document: serviceMonitor(request)))
+        }
+        if request.scaleOn == .queue && range.upperBound > range.lowerBound {
+            files.append(GeneratedFile(name: "prometheus-adapter-rules.yaml", document: PrometheusAdapter.rules, isKubernetesObject: false))
+        }
+        return files
+    }
+
+    static func selector(_ request: DeploymentRequest) -> ManifestNode {
+        ["app.kubernetes.io/name": .string(request.name), "app.kubernetes.io/component": "inference-server"]
+    }
+
+    static func labels(_ request: DeploymentRequest) -> ManifestNode {
+        [
+            "app.kubernetes.io/name": .string(request.name), "app.kubernetes.io/component": "inference-server",
+            "app.kubernetes.io/managed-by": "ferry",
+        ]
+    }
+
+    static func metadata(_ request: DeploymentRequest, annotations: ManifestNode? = nil) -> ManifestNode {
+        .map([
+            ("name", .string(request.name)), ("namespace", request.namespace.map(ManifestNode.string)), ("labels", labels(request)),
+            ("annotations", annotations),
+        ])
+    }
+
+    static func deployment(_ request: DeploymentRequest) -> ManifestNode {
+        let range = request.replicaRange
+        return [
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": metadata(request),
+            "spec": .map([
+                // With an autoscaler the HPA owns the count; a replicas field would reset it on every apply.
+                ("replicas", range.lowerBound == range.upperBound ? .integer(range.lowerBound) : nil),
+                ("revisionHistoryLimit", 5),
+                ("selector", ["matchLabels": selector(request)]),
+                // Never fewer ready pods than asked for during a rollout.
+                ("strategy", ["type": "RollingUpdate", "rollingUpdate": ["maxSurge": 1, "maxUnavailable": 0]]),
+                (
+                    "template",
+                    [
+                        "metadata": [
+                            "labels": labels(request),
+                            "annotations": [
+                                "prometheus.io/scrape": "true", "prometheus.io/port": .string(String(request.ports.metrics)),
+                                "prometheus.io/path": .string(metricsPath),
+                            ],
+                        ],
+                        "spec": podSpec(request),
+                    ]
+                ),
+            ]),
+        ]
+    }
+
+    static func podSpec(_ request: DeploymentRequest) -> ManifestNode {
+        [
+            "automountServiceAccountToken": false,
+            "terminationGracePeriodSeconds": .integer(request.terminationGracePeriod),
+            "securityContext": podSecurityContext,
+            "topologySpreadConstraints": [
+                [
+                    "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": ["matchLabels": selector(request)],
+                ]
+            ],
+            "containers": [container(request, name: "ferry", ports: request.ports, probes: true)],
+            "volumes": [temporaryVolume],
+        ]
+    }
+
+    /// The image's user (65532), as `ferry build` sets it; the root filesystem stays read-only.
+    static let podSecurityContext: ManifestNode = [
+        "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532, "seccompProfile": ["type": "RuntimeDefault"],
+    ]
+
+    static let containerSecurityContext: ManifestNode = [
+        "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": ["drop": ["ALL"]],
+    ]
+
+    /// `/tmp` is where the image keeps its job store; the root is read-only.
+    static let temporaryVolume: ManifestNode = ["name": "tmp", "emptyDir": ["sizeLimit": "1Gi"]]
+
+    static func environment(_ request: DeploymentRequest) -> ManifestNode {
+        .list(
+            ([("FERRY_DRAIN_TIMEOUT", String(request.drainTimeout))] + request.environment).map { name, value in
+                ["name": .string(name), "value": .string(value)]
+            })
+    }
+
+    static func resources(_ request: DeploymentRequest) -> ManifestNode {
+        let memory = ManifestNode.string(request.effectiveMemory.text)
+        return [
+            "requests": ["cpu": .string(request.cpu.text), "memory": memory],
+            "limits": .map([("cpu", request.cpuLimit.map { .string($0.text) }), ("memory", memory)]),
+        ]
+    }
+
+    /// The server container; `probes` adds the startup, readiness and
+    /// liveness probes and the pre-stop pause (KServe sets its own).
+    static func container(
+        _ request: DeploymentRequest, name: String, ports: ServerPorts, probes: Bool, arguments: ManifestNode? = nil,
+        command: ManifestNode? = nil
+    ) -> ManifestNode {
+        var members: [(String, ManifestNode?)] = [
+            ("name", .string(name)),
+            ("image", .string(request.image)),
+            ("imagePullPolicy", "IfNotPresent"),
+            ("command", command),
+            ("args", arguments),
+            ("env", environment(request)),
+        ]
+        if probes {
+            members.append(
+                (
+                    "ports",
+                    [
+                        ["name": "http", "containerPort": .integer(ports.http), "protocol": "TCP"],
+                        ["name": "grpc", "containerPort": .integer(ports.grpc), "protocol": "TCP"],
+                        ["name": "metrics", "containerPort": .integer(ports.metrics), "protocol": "TCP"],
+                    ]
+                ))
+        }
+        members.append(("resources", resources(request)))
+        if probes {
+            // Loading a large model can take minutes: the startup probe holds
+            // the liveness probe off until the server is ready once.
+            members += [
+                ("startupProbe", probe(readyPath, period: 2, failures: 150, timeout: 2)),
+                ("readinessProbe", probe(readyPath, period: 5, failures: 2, timeout: 2)),
+                ("livenessProbe", probe(livePath, period: 10, failures: 3, timeout: 5)),
+                // Endpoints are removed asynchronously: keep serving while they are,
+                // then SIGTERM starts ferry's drain.
+                ("lifecycle", ["preStop": ["sleep": ["seconds": .integer(request.preStopDelay)]]]),
+            ]
+        }
+        members += [
+            ("securityContext", containerSecurityContext),
+            ("volumeMounts", [["name": "tmp", "mountPath": "/tmp"]]),
+        ]
+        return .map(members)
+    }
+
+    static func probe(_ path: String, period: Int, failures: Int, timeout: Int) -> ManifestNode {
+        [
+            "httpGet": ["path": .string(path), "port": "http"], "periodSeconds": .integer(period), "timeoutSeconds": .integer(timeout),
+            "failureThreshold": .integer(failures),
+        ]
+    }
+
+    static func service(_ request: DeploymentRequest) -> ManifestNode {
+        func port(_ name: String, _ number: Int, _ appProtocol: String) -> ManifestNode {
+            [
+                "name": .string(name), "port": .integer(number), "targetPort": .string(name), "protocol": "TCP",
+                "appProtocol": .string(appProtocol),
+            ]
+        }
+        return [
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": metadata(request),
+            "spec": [
+                "type": "ClusterIP",
+                "selector": selector(request),
+                "ports": [
+                    port("http", request.ports.http, "http"), port("grpc", request.ports.grpc, "grpc"),
+                    port("metrics", request.ports.metrics, "http"),
+                ],
+            ],
+        ]
+    }
+
+    static func autoscaler(_ request: DeploymentRequest) -> ManifestNode {
+        let metric: ManifestNode =
+            switch request.scaleOn {
+            case .cpu:
+                [
+                    "type": "Resource",
+                    "resource": [
+                        "name": "cpu", "target": ["type": "Utilization", "averageUtilization": .integer(request.cpuUtilization)],
+                    ],
+                ]
+            case .queue:
+                [
+                    "type": "Pods",
+                    "pods": [
+                        "metric": ["name": .string(pendingMetric)],
+                        "target": ["type": "AverageValue", "averageValue": .string(String(request.pendingRequests))],
+                    ],
+                ]
+            }
+        return [
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": metadata(request),
+            "spec": [
+                "scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": .string(request.name)],
+                "minReplicas": .integer(request.replicaRange.lowerBound),
+                "maxReplicas": .integer(request.replicaRange.upperBound),
+                "metrics": [metric],
+                // Up at once when load comes; down slowly, since loading models again is slow.
+                "behavior": [
+                    "scaleUp": [
+                        "stabilizationWindowSeconds": 0, "policies": [["type": "Percent", "value": 100, "periodSeconds": 30]],
+                    ],
+                    "scaleDown": [
+                        "stabilizationWindowSeconds": 300, "policies": [["type": "Percent", "value": 50, "periodSeconds": 60]],
+                    ],
+                ],
+            ],
+        ]
+    }
+
+    static func disruptionBudget(_ request: DeploymentRequest) -> ManifestNode {
+        [
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": metadata(request),
+            // maxUnavailable rather than minAvailable: with one replica a drain still proceeds.
+            "spec": ["maxUnavailable": 1, "selector": ["matchLabels": selector(request)]],
+        ]
+    }
+
+    static func serviceMonitor(_ request: DeploymentRequest) -> ManifestNode {
+        [
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": metadata(request),
+            "spec": [
+                "selector": ["matchLabels": selector(request)],
+                "endpoints": [["port": "metrics", "path": .string(metricsPath), "interval": "15s"]],
+            ],
+        ]
+    }
+}
+
+/// The Prometheus adapter rule that turns Ferry's pending-request gauge into
+/// the custom metric `--scale-on queue` scales on.
+enum PrometheusAdapter {
+    static let comment = """
+        Scales on ferry_inference_pending_request_count (requests queued or running, per pod),
+        served to the HPA by the Prometheus adapter as a custom metric: add the rule in
+        prometheus-adapter-rules.yaml to the adapter's configuration (Helm: rules.custom).
+        """
+
+    static let rules: ManifestNode = [
+        "rules": [
+            [
+                "seriesQuery": .string(#"ferry_inference_pending_request_count{namespace!="",pod!=""}"#),
+                "resources": ["overrides": ["namespace": ["resource": "namespace"], "pod": ["resource": "pod"]]],
+                "name": ["matches": "^ferry_inference_pending_request_count$", "as": "ferry_inference_pending_request_count"],
+                "metricsQuery": "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
+            ]
+        ]
+    ]
+}
+
+/// One file `ferry deploy` writes: a manifest (one document) and a header comment.
+public struct GeneratedFile: Sendable {
+    public var name: String
+    public var document: ManifestNode
+    public var comment: String?
+    /// False for configuration of other tools (the Prometheus adapter's rules).
+    public var isKubernetesObject = true
+
+    public var text: String { YAMLWriter.documents([document], comments: [comment]) }
+}

@@ -1,0 +1,163 @@
+"""`ferry deploy`'s manifests validated by the schemas their consumers use.
+
+- Kubernetes objects: kubernetes-validate (the Kubernetes OpenAPI schemas,
+  strict: no unknown fields) for the two newest Kubernetes versions it ships.
+- KServe objects: schemas written from KServe's CRDs and admission rules
+  (schemas/), and their containers, volumes and resources as core/v1 types.
+- ServiceMonitor: the Prometheus Operator CRD's fields (schemas/).
+- Compose: the Compose specification's JSON schema (as check-jsonschema vendors it).
+"""
+import json
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+from kubernetes_validate import utils as kv_utils
+
+HERE = Path(__file__).parent
+IMAGE = "registry.example.com/team/digits:v1"
+KUBERNETES_VERSIONS = kv_utils.all_versions()[-2:]
+
+KUBERNETES_CASES = {
+    "defaults": [IMAGE, "--target", "kubernetes"],
+    "queue-autoscaling": [IMAGE, "--target", "kubernetes", "--name", "digits", "--namespace", "ml", "--min-replicas", "2",
+                          "--max-replicas", "8", "--cpu", "1500m", "--cpu-limit", "2", "--memory", "1536Mi", "--scale-on", "queue",
+                          "--prometheus-operator", "--env", "FERRY_LOG_FORMAT=json", "--repository", "examples/models"],
+    "fixed-replicas": [IMAGE, "--target", "kubernetes", "--replicas", "3", "--drain-timeout", "60"],
+}
+KSERVE_CASES = {
+    "serverless": [IMAGE, "--target", "kserve", "--min-replicas", "0", "--max-replicas", "5"],
+    "raw-storage-grpc": [IMAGE, "--target", "kserve", "--kserve-mode", "raw", "--storage-uri", "s3://models/digits", "--grpc",
+                         "--namespace", "serving", "--repository", "examples/models"],
+}
+COMPOSE_CASES = {
+    "defaults": [IMAGE, "--target", "compose"],
+    "swarm": [IMAGE, "--target", "compose", "--replicas", "3", "--cpu", "2", "--cpu-limit", "2", "--memory", "2Gi"],
+}
+
+
+def schema(name: str) -> dict:
+    return json.loads((HERE / "schemas" / name).read_text())
+
+
+def validate_core(kind_spec: dict, version: str) -> None:
+    """Validates containers/volumes as parts of a core/v1 Pod, strictly."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "check"}, "spec": kind_spec}
+    kubernetes_validate.validate(pod, version, strict=True)
+
+
+def test_two_newest_kubernetes_versions_are_checked():
+    assert len(KUBERNETES_VERSIONS) == 2 and KUBERNETES_VERSIONS[-1] == kv_utils.latest_version()
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("case", sorted(KUBERNETES_CASES))
+def test_kubernetes_objects_validate(deploy, case, version):
+    documents = deploy(*KUBERNETES_CASES[case])
+    kinds = [document.get("kind") for document in documents]
+    assert kinds[:2] == ["Deployment", "Service"]
+    for document in documents:
+        if document.get("kind") == "ServiceMonitor":
+            jsonschema.Draft202012Validator(schema("servicemonitor.schema.json")).validate(document)
+        elif "rules" in document:
+            rule = document["rules"][0]
+            assert rule["name"]["as"] == "ferry_inference_pending_request_count"
+        else:
+            kubernetes_validate.validate(document, version, strict=True)
+
+
+@pytest.mark.parametrize("case", sorted(KUBERNETES_CASES))
+def test_deployment_wiring(deploy, case):
+    documents = {document.get("kind"): document for document in deploy(*KUBERNETES_CASES[case])}
+    deployment, service = documents["Deployment"], documents["Service"]
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    drain = int(next(env["value"] for env in container["env"] if env["name"] == "FERRY_DRAIN_TIMEOUT"))
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert pod["terminationGracePeriodSeconds"] > drain + pre_stop
+    assert pod["securityContext"]["runAsUser"] == 65532 and pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {mount["mountPath"] for mount in container["volumeMounts"]} == {"/tmp"}
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    assert container["startupProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    names = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert {port["targetPort"] for port in service["spec"]["ports"]} <= set(names)
+    grpc = next(port for port in service["spec"]["ports"] if port["name"] == "grpc")
+    assert grpc["appProtocol"] == "grpc"
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["selector"] == selector
+    assert documents["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == selector
+    if "HorizontalPodAutoscaler" in documents:
+        hpa = documents["HorizontalPodAutoscaler"]["spec"]
+        assert "replicas" not in deployment["spec"]
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment["metadata"]["name"]}
+        assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"]
+    else:
+        assert deployment["spec"]["replicas"] >= 1
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("case", sorted(KSERVE_CASES))
+def test_kserve_objects_validate(deploy, case, version):
+    runtime, service = deploy(*KSERVE_CASES[case])
+    jsonschema.Draft202012Validator(schema("servingruntime.schema.json")).validate(runtime)
+    jsonschema.Draft202012Validator(schema("inferenceservice.schema.json")).validate(service)
+    validate_core({"containers": runtime["spec"]["containers"], "volumes": runtime["spec"].get("volumes", [])}, version)
+    model = service["spec"]["predictor"]["model"]
+    validate_core({"containers": [{"name": "model", "image": IMAGE, "resources": model["resources"], "ports": model.get("ports", [])}]},
+                  version)
+    # What KServe's controller and webhook check across the two objects.
+    assert runtime["spec"]["containers"][0]["name"] == "kserve-container"
+    assert model["runtime"] == runtime["metadata"]["name"]
+    assert model["protocolVersion"] in runtime["spec"]["protocolVersions"]
+    assert model["modelFormat"]["name"] in {f["name"] for f in runtime["spec"]["supportedModelFormats"]}
+    predictor = service["spec"]["predictor"]
+    assert predictor["maxReplicas"] == 0 or predictor["minReplicas"] <= predictor["maxReplicas"]
+    mode = service["metadata"]["annotations"]["serving.kserve.io/deploymentMode"]
+    if mode == "Serverless":
+        assert predictor.get("scaleMetric", "concurrency") in {"concurrency", "rps"}
+        # Knative routes one port.
+        assert len(model.get("ports", [])) <= 1
+    else:
+        assert "scaleMetric" not in predictor and predictor["minReplicas"] >= 1
+    args = runtime["spec"]["containers"][0]["args"]
+    assert args[args.index("--http-port") + 1] == "8080" and args[args.index("--grpc-port") + 1] == "9000"
+
+
+def test_kserve_scale_to_zero_is_offered(deploy):
+    _, service = deploy(*KSERVE_CASES["serverless"])
+    assert service["spec"]["predictor"]["minReplicas"] == 0
+
+
+def compose_schema() -> dict:
+    path = resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json"
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("case", sorted(COMPOSE_CASES))
+def test_compose_validates_against_the_compose_specification(deploy, case):
+    (document,) = deploy(*COMPOSE_CASES[case])
+    validator = jsonschema.validators.validator_for(compose_schema())
+    validator(compose_schema(), format_checker=validator.FORMAT_CHECKER).validate(document)
+    service = document["services"][document["name"]]
+    assert service["deploy"]["update_config"]["order"] == "start-first"
+    assert service["healthcheck"]["test"][:3] == ["CMD", "/usr/local/bin/ferry", "health"]
+    grace = int(service["stop_grace_period"].rstrip("s"))
+    assert grace > int(service["environment"]["FERRY_DRAIN_TIMEOUT"])
+
+
+def test_refusals_exit_1_with_one_line(deploy):
+    cases = [
+        (["--target", "kubernetes", "--replicas=-1"], "--replicas must be 0 or more, not -1"),
+        (["--target", "kubernetes", "--min-replicas", "5", "--max-replicas", "2"], "--max-replicas 2 is below --min-replicas 5"),
+        (["--target", "kubernetes", "--memory", "1Mi", "--repository", "examples/models"], "is below what the models need"),
+        (["--target", "kubernetes", "--cpu", "lots"], "is not a Kubernetes quantity"),
+        (["--target", "openshift"], "openshift"),
+    ]
+    for args, message in cases:
+        result = deploy(IMAGE, *args, check=False)
+        assert result.returncode != 0, args
+        assert message in result.stderr, (args, result.stderr)
