@@ -37,12 +37,4 @@ public indirect enum ManifestNode: Sendable, Equatable, ExpressibleByStringLiter
     public static func map(_ members: [(String, ManifestNode?)]) -> ManifestNode {
         .map(members.compactMap { key, value in value.map { (key, $0) } })
     }
-
-    var isEmptyCollection: Bool {
-        switch self {
-        case .list(let items): items.isEmpty
-        case .map(let members): members.isEmpty
-        default: false
-        }
-    }
 }
