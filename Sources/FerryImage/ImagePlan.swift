@@ -53,6 +53,8 @@ public struct ImagePlan: Sendable {
                 TarEntry(path: executablePath, content: .file(packed.url), mode: 0o755),
                 TarEntry(path: onnxRuntimePath, content: .file(onnxRuntime), mode: 0o755),
             ]
+            // What the loader maps for ferry and for ONNX Runtime (dlopened, so ldd of ferry cannot see it), by name.
+            let libraries = packed.libraries.merging(try RootFilesystem.resolvedLibraries(of: onnxRuntime)) { first, _ in first }
             var layers: [PlannedLayer] = []
             var environment = [
                 "PATH=/usr/local/bin:/usr/bin:/bin",
@@ -64,12 +66,12 @@ public struct ImagePlan: Sendable {
             var labels: [String: String] = [:]
             switch recipe.base {
             case .scratch:
-                let base = try RootFilesystem.entries(libraryClosureOf: [packed.url, onnxRuntime])
+                let base = RootFilesystem.entries(libraries: Set(libraries.values))
                 layers.append(PlannedLayer(title: "base", entries: base, gzip: recipe.compression != .none))
             case .image(let pulled):
                 let contents = try BaseImageContents(layers: pulled.layers, in: layout)
-                let (libraries, added) = try missingLibraries(of: [packed.url, onnxRuntime], in: contents)
-                runtime += libraries
+                let (entries, added) = missingLibraries(libraries, in: contents)
+                runtime += entries
                 if !added.isEmpty {
                     notes.append(
                         "\(pulled.reference) lacks \(added.map { $0.split(separator: "/").last! }.joined(separator: ", ")): added to the runtime layer"
@@ -135,11 +137,9 @@ public struct ImagePlan: Sendable {
         }
     }
 
-    /// Entries for the libraries `programs` load that `contents` lacks, at
+    /// Entries for the `libraries` (name → path) that `contents` lacks, at
     /// the paths they have here, and those paths.
-    private static func missingLibraries(of programs: [URL], in contents: BaseImageContents) throws(FerryError) -> ([TarEntry], [String]) {
-        var libraries: [String: String] = [:]
-        for program in programs { libraries.merge(try RootFilesystem.resolvedLibraries(of: program)) { first, _ in first } }
+    private static func missingLibraries(_ libraries: [String: String], in contents: BaseImageContents) -> ([TarEntry], [String]) {
         var added = Set<String>()
         for (name, path) in libraries where !name.hasPrefix("/") {
             if !contents.hasLibrary(named: name, at: path) { added.insert(path) }

@@ -19,6 +19,8 @@ struct PackedExecutable {
     let url: URL
     /// Libraries whose entries were removed and that no other library loads either.
     let leftOut: [String]
+    /// The copy's library closure after the removal, as `RootFilesystem.resolvedLibraries` gives it.
+    let libraries: [String: String]
 
     static func prepare(_ program: URL, strip: Bool) throws(FerryError) -> PackedExecutable {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-packed-\(RandomIdentifier.uuid())")
@@ -42,7 +44,7 @@ struct PackedExecutable {
         do {
             let removed = try removeUnusedLibraries(copy)
             let loaded = try RootFilesystem.resolvedLibraries(of: copy)
-            return PackedExecutable(url: copy, leftOut: removed.filter { loaded[$0] == nil })
+            return PackedExecutable(url: copy, leftOut: removed.filter { loaded[$0] == nil }, libraries: loaded)
         } catch {
             try? FileManager.default.removeItem(at: copy)
             throw error

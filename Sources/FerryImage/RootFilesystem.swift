@@ -13,9 +13,9 @@ import FerryCore
 public enum RootFilesystem {
     public static let user = 65532
 
-    /// Entries for the base layer; `programs` are the executables and the
-    /// `dlopen`ed libraries (which `ldd` of the executable cannot see).
-    public static func entries(libraryClosureOf programs: [URL], excluding: Set<String> = []) throws(FerryError) -> [TarEntry] {
+    /// Entries for the base layer; `libraries` are the paths of the shared
+    /// libraries the programs load (their `ldd` closures, the loader included).
+    static func entries(libraries: Set<String>) -> [TarEntry] {
         var files: [TarEntry] = [
             TarEntry(
                 path: "etc/passwd",
@@ -31,18 +31,10 @@ public enum RootFilesystem {
         if FileManager.default.fileExists(atPath: certificates.path) {
             files.append(TarEntry(path: "etc/ssl/certs/ca-certificates.crt", content: .file(certificates.resolvingSymlinksInPath())))
         }
-        var libraries = Set<String>()
-        for program in programs { libraries.formUnion(try sharedLibraries(of: program)) }
-        for library in libraries.sorted() where !excluding.contains(library) {
+        for library in libraries.sorted() {
             files.append(TarEntry(path: library, content: .file(URL(fileURLWithPath: library).resolvingSymlinksInPath()), mode: 0o755))
         }
         return withParentDirectories(files)
-    }
-
-    /// The libraries the dynamic loader maps for `program`, as `ldd` names
-    /// them (the loader included); none for a static executable.
-    static func sharedLibraries(of program: URL) throws(FerryError) -> [String] {
-        Array(Set(try resolvedLibraries(of: program).values)).sorted()
     }
 
     /// Every library in `program`'s closure by the name it is asked for
