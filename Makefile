@@ -47,6 +47,7 @@ fixtures:
 # compiling executables of dependencies nobody runs, such as swift-protobuf's
 # protoc (C++, minutes on 2 cores).
 build: deps
+	@scripts/embed-converters
 	$(SWIFT) build -c $(CONFIG) --product FerryPackageTests
 	$(SWIFT) build -c $(CONFIG) --product ferry
 
@@ -60,6 +61,7 @@ test: deps fixtures build conformance-env
 	FERRY_BIN=$(BIN_DIR)/ferry .deps/venv-conformance/bin/python -m pytest tests/deploy -q -p no:cacheprovider
 
 serve: deps
+	@scripts/embed-converters
 	$(SWIFT) build -c $(CONFIG) --product ferry
 	$(BIN_DIR)/ferry serve examples/models
 

@@ -100,6 +100,10 @@ let package = Package(
             ], swiftSettings: ferrySwiftSettings),
         .target(name: "FerryDeploy", dependencies: ["FerryCore"], swiftSettings: ferrySwiftSettings),
         .target(
+            name: "FerryConvert",
+            dependencies: ["FerryCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: ferrySwiftSettings),
+        .target(
             name: "FerryHTTP",
             dependencies: [
                 "FerryCore",
@@ -121,6 +125,7 @@ let package = Package(
                 "FerryJobs",
                 "FerryImage",
                 "FerryDeploy",
+                "FerryConvert",
                 "FerryClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -144,6 +149,7 @@ let package = Package(
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
         .testTarget(name: "FerryImageTests", dependencies: ["FerryCore", "FerryImage"]),
         .testTarget(name: "FerryDeployTests", dependencies: ["FerryCore", "FerryDeploy"]),
+        .testTarget(name: "FerryConvertTests", dependencies: ["FerryCore", "FerryConvert", "FerryONNXRuntime"]),
         .testTarget(name: "FerryONNXRuntimeTests", dependencies: ["FerryCore", "FerryONNXRuntime"]),
         .testTarget(
             name: "FerryCLITests",

@@ -111,7 +111,13 @@ public struct ImagePlan: Sendable {
             labels.merge(SourceRevision.labels(of: recipe.repository)) { $1 }
             labels[ImageAnnotation.created] = created
             labels["dev.ferry.models"] = models.map(\.name).joined(separator: ",")
-            for model in models { labels["dev.ferry.model.\(model.name).versions"] = model.versions.joined(separator: ",") }
+            for model in models {
+                labels["dev.ferry.model.\(model.name).versions"] = model.versions.joined(separator: ",")
+                for conversion in model.conversions {
+                    labels["dev.ferry.model.\(model.name).\(conversion.version).conversion"] = conversion.digest.description
+                    labels["dev.ferry.model.\(model.name).\(conversion.version).verdict"] = conversion.verdict
+                }
+            }
             labels.merge(recipe.labels) { $1 }
             environment += recipe.environment
 

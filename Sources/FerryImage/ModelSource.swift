@@ -12,6 +12,25 @@ struct ModelSource: Sendable {
     var name: String
     var versions: [String]
     var entries: [TarEntry]
+    /// `ferry convert`'s reports found in the version folders.
+    var conversions: [ConversionLabel] = []
+
+    /// A version's `conversion.json`, by digest and verdict, for the image's
+    /// labels: a registry UI or an admission policy can then tell which
+    /// conversion an image serves, and whether it passed, without unpacking it.
+    struct ConversionLabel: Sendable, Equatable {
+        var version: String
+        var digest: Digest
+        var verdict: String
+    }
+
+    static func conversion(in folder: URL, version: String) -> ConversionLabel? {
+        guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent("\(version)/conversion.json").path) else {
+            return nil
+        }
+        let verdict = (try? JSONParser.parse(data))?["verdict"]?.stringValue ?? "unknown"
+        return ConversionLabel(version: version, digest: Digest.of(data), verdict: verdict)
+    }
 
     /// The models of a Triton-layout repository (its folders, sorted), or
     /// of one `.onnx` file, packed as version 1 of a model named after it
@@ -56,7 +75,9 @@ struct ModelSource: Sendable {
                 .filter { Int64($0) != nil && FileSystem.isDirectory(folder.appendingPathComponent($0).path) }
                 .sorted { Int64($0)! < Int64($1)! }
             models.append(
-                ModelSource(name: name, versions: versions, entries: try RootFilesystem.tree(folder, under: "models/\(name)")))
+                ModelSource(
+                    name: name, versions: versions, entries: try RootFilesystem.tree(folder, under: "models/\(name)"),
+                    conversions: versions.compactMap { conversion(in: folder, version: $0) }))
         }
         return models
     }

@@ -4,10 +4,10 @@ import ArgumentParser
 struct Ferry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferry",
-        abstract: "Serve, package and deploy ONNX models.",
+        abstract: "Convert, serve, package and deploy models.",
         version: "0.1.0",
         subcommands: [
-            ServeCommand.self, InferCommand.self, BenchCommand.self, InspectCommand.self, BuildCommand.self, PushCommand.self,
+            ServeCommand.self, ConvertCommand.self, InferCommand.self, BenchCommand.self, InspectCommand.self, BuildCommand.self, PushCommand.self,
             DeployCommand.self, HealthCommand.self,
         ]
     )

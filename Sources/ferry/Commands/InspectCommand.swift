@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryConvert
 import FerryCore
 import FerryONNXRuntime
 
@@ -33,7 +34,24 @@ struct InspectCommand: ParsableCommand {
                 signature: session.signature,
                 metadata: session.metadata
             )
-            writeStandardOutput(json ? description.json : Data(description.text.utf8))
+            // `ferry convert` leaves its report beside the model it wrote.
+            let reportFile = URL(fileURLWithPath: model.file).deletingLastPathComponent().appendingPathComponent("conversion.json").path
+            let conversion = FileManager.default.contents(atPath: reportFile)
+            if json {
+                var document = description.json
+                if let conversion, document.last == UInt8(ascii: "}") {
+                    document.removeLast()
+                    document.append(contentsOf: Data(",\"conversion\":".utf8) + conversion + Data("}".utf8))
+                }
+                writeStandardOutput(document)
+                return
+            }
+            var text = description.text
+            if let conversion {
+                let report = try ConversionReport(conversionJSON: conversion)
+                text += "\nConversion (\(reportFile)): verdict \(report.passed ? "pass" : "fail")\n" + report.summary + report.table
+            }
+            writeStandardOutput(Data(text.utf8))
         }
     }
 }
