@@ -386,7 +386,7 @@ def load_pytorch(req, say):
         names = req.output_names or output_names
         return export_torch(req, model, inputs, example, names, torch, say)
 
-    versions = {"framework": torch.__version__, "torch": torch.__version__}
+    versions = {"framework": torch.__version__, "torch": torch.__version__, "converter": f"torch.onnx {torch.__version__} ({req.exporter})"}
     with contextlib.suppress(ImportError):
         import onnxscript
 
@@ -607,7 +607,10 @@ def load_tensorflow(req, say):
     say(f"loading {req.source} ({fmt})")
     loaders = {"savedmodel": load_savedmodel, "keras": load_keras, "frozen_graph": load_frozen_graph}
     source = loaders[fmt](req, tf, tf2onnx, say)
-    source.versions = {"framework": tf.__version__, "tensorflow": tf.__version__, "keras": keras_version(), "tf2onnx": tf2onnx.__version__}
+    source.versions = {
+        "framework": tf.__version__, "tensorflow": tf.__version__, "keras": keras_version(),
+        "tf2onnx": tf2onnx.__version__, "converter": f"tf2onnx {tf2onnx.__version__}",
+    }
     return source
 
 
@@ -827,6 +830,7 @@ def load_sklearn(req, say):
     for name in ("skl2onnx", "onnxmltools", "xgboost", "lightgbm"):
         with contextlib.suppress(ImportError):
             versions[name] = importlib.import_module(name).__version__
+    versions["converter"] = f"skl2onnx {versions['skl2onnx']}" + (f" + onnxmltools {versions['onnxmltools']}" if kind != "sklearn" else "")
     source = Source("sklearn", kind if fmt == "sklearn" else fmt, inputs, output_names, run, export, versions, not req.static_batch, classifier=classifier)
     if mismatch:
         # It loaded; the verification shows whether it still computes the same.
@@ -1024,7 +1028,7 @@ def load_onnx(req, say):
     def export():
         return model, "onnx (loaded and saved again)"
 
-    return Source("onnx", "onnx", inputs, [o.name for o in model.graph.output], run, export, {"framework": onnx.__version__}, dynamic)
+    return Source("onnx", "onnx", inputs, [o.name for o in model.graph.output], run, export, {"framework": onnx.__version__, "converter": f"onnx {onnx.__version__}"}, dynamic)
 
 
 LOADERS = {"pytorch": load_pytorch, "tensorflow": load_tensorflow, "sklearn": load_sklearn, "onnx": load_onnx}
@@ -1512,7 +1516,7 @@ def convert(req, say):
     report = {
         "framework": source.framework,
         "format": source.format,
-        "versions": versions(source, converter, req),
+        "versions": versions(source),
         "converter": converter,
         "opset": opset_of(model),
         "inputs": io_entries(graph_inputs(served)),
@@ -1619,15 +1623,14 @@ def quantization_note(path, mode, float_ms, quantized_ms):
         return "nothing was quantized: onnxruntime quantizes MatMul, Gemm, Conv and similar operators, and this model has none it could"
     if quantized_ms >= float_ms:
         if mode == "dynamic":
-            return "the quantized model is slower: dynamic quantization suits MatMul-heavy models (transformers, RNNs); for convolutions give a calibration file for static quantization"
+            return "the quantized model is slower here: dynamic quantization pays off for large MatMul/Gemm layers (transformers, RNNs); for convolutional models give a calibration file for static quantization"
         return "the quantized model is not faster on this CPU"
     return ""
 
 
-def versions(source, converter, req):
+def versions(source):
     found = {
         "python": platform.python_version(),
-        "converter": converter if source.framework != "pytorch" else f"torch.onnx {source.versions['torch']} ({req.exporter})",
         "onnx": onnx.__version__,
         "onnxruntime": ort.__version__,
         "numpy": np.__version__,

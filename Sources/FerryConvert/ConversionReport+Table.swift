@@ -37,7 +37,7 @@ extension ConversionReport {
             let float = quantize["float_latency_ms"]?.doubleValue.map { $0.fixed(2) } ?? "?"
             let quantized = quantize["quantized_latency_ms"]?.doubleValue.map { $0.fixed(2) } ?? "?"
             let mode = quantize["mode"]?.stringValue ?? ""
-            text += "  int8 (\(mode)): \(speedup) faster in process at batch 1 (\(float) ms → \(quantized) ms)"
+            text += "  int8 (\(mode)): speed-up \(speedup) in process at batch 1 (float \(float) ms, int8 \(quantized) ms)"
             if let floatBytes = quantize["float_size_bytes"]?.doubleValue, let quantizedBytes = quantize["quantized_size_bytes"]?.doubleValue {
                 text += ", \((floatBytes / 1e6).fixed(1)) MB → \((quantizedBytes / 1e6).fixed(1)) MB"
             }
@@ -54,7 +54,10 @@ extension ConversionReport {
         }
         var versions: [String] = []
         if case .object(let members) = converterReport["versions"] ?? .null {
-            for key in members.keys.sorted() { if let value = members[key]?.stringValue { versions.append("\(key) \(value)") } }
+            // "converter" and "framework" repeat the lines around them.
+            for key in members.keys.sorted() where key != "converter" && key != "framework" {
+                if let value = members[key]?.stringValue { versions.append("\(key) \(value)") }
+            }
         }
         return """
               source     \(framework) \(format), sha256:\(sourceDigest.prefix(16))…

@@ -1,3 +1,4 @@
+import Crypto
 import FerryCore
 import Foundation
 import Testing
@@ -168,5 +169,26 @@ struct ConvertCommandTests {
         #expect(!second.stderr.contains("creating the"))
         let environments = try FileManager.default.contentsOfDirectory(atPath: cache).filter { !$0.hasSuffix(".log") }
         #expect(environments.count == 1 && environments[0].hasPrefix("onnx-"), "\(environments)")
+    }
+
+    @Test("ferry inspect shows the conversion report; ferry build labels the image with its digest and verdict")
+    func inspectAndBuild() throws {
+        let converted = try convert(FerryProcess.fixture("mlp.onnx"), name: "mlp")
+        let inspect = try FerryProcess.run(["inspect", converted.repository + "/mlp"])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        #expect(inspect.stdout.contains("Conversion (\(converted.repository)/mlp/1/conversion.json): verdict pass"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("ferry runtime, random batch 3"), "\(inspect.stdout)")
+        let inspectJSON = try JSONParser.parse(try FerryProcess.run(["inspect", converted.repository + "/mlp", "--json"]).stdout)
+        #expect(inspectJSON["conversion"]?["verdict"] == .string("pass"))
+
+        let layout = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-convert-image-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: layout) }
+        let build = try FerryProcess.run(["build", converted.repository, "--output", "oci:\(layout):v1"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let report = try Data(contentsOf: URL(fileURLWithPath: converted.repository + "/mlp/1/conversion.json"))
+        let digest = "sha256:" + SHA256.hash(data: report).map { String(format: "%02x", $0) }.joined()
+        let image = try JSONParser.parse(try Tool.run("skopeo", ["inspect", "oci:\(layout):v1"]).stdout)
+        #expect(image["Labels"]?["dev.ferry.model.mlp.1.conversion"] == .string(digest), "\(image)")
+        #expect(image["Labels"]?["dev.ferry.model.mlp.1.verdict"] == .string("pass"), "\(image)")
     }
 }
