@@ -95,9 +95,9 @@ FORMATS = {
 # Messages that mean "the converter or the runtime has no implementation for
 # an operator/estimator in this model" rather than a failure of the export.
 UNSUPPORTED = re.compile(
-    r"unsupported|not supported|no onnx function|no symbolic|could not find an implementation|"
-    r"no op registered|not a registered function|no opset import for domain|"
-    r"unable to find a (shape calculator|converter)|missing(shapecalculator|converter)|not implemented",
+    r"unsupportedoperatorerror|operator \S+ .*is not supported|no onnx function found|unsupported ops|"  # torch.onnx, tf2onnx
+    r"could not find an implementation|no op registered|not a registered function|no opset import for domain|"  # onnxruntime
+    r"unable to find a (shape calculator|converter)|missing(shapecalculator|converter)",  # skl2onnx
     re.IGNORECASE,
 )
 
@@ -362,6 +362,9 @@ def load_pytorch(req, say):
     if fmt == "module":
         model, known = build_torch_module(req, torch), []
     elif fmt == "exported_program":
+        if req.exporter == "torchscript":
+            # It would have to retrace the program's module, which refuses train()/eval().
+            raise ConvertError("bad_request", "an ExportedProgram (.pt2) converts with the dynamo exporter only: drop --exporter torchscript")
         model, known = load_exported_program(req.source, torch)
     else:
         model, known = load_torchscript(req.source, torch), []
@@ -1163,10 +1166,6 @@ def ort_session(model, what, options=None):
         raise ConvertError(kind, f"onnxruntime {ort.__version__} cannot load {what}: {cause(exc)}") from exc
 
 
-def run_session(session, inputs, arrays):
-    return session.run(None, {s.name: a for s, a in zip(inputs, arrays)})
-
-
 # ---------------------------------------------------------------------------
 # Verification cases
 
@@ -1453,66 +1452,60 @@ def write_error(work_dir, kind, message):
 # The conversion
 
 
+@contextlib.contextmanager
+def timed(timings, stage):
+    start = time.perf_counter()
+    yield
+    timings[stage] = round(time.perf_counter() - start, 3)
+
+
 def convert(req, say):
     timings = {}
-    start = time.perf_counter()
-    source = LOADERS[req.framework](req, say)
-    timings["load"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    model, converter = source.export()
-    align_outputs(model, source)
-    merge_opset_imports(model)
-    output_names = req.output_names or source.output_names
-    if len(output_names) != len(model.graph.output):
-        raise ConvertError("bad_request", f"the request names {len(output_names)} outputs; the model has {len(model.graph.output)}")
-    rename_io(model, [s.name for s in source.inputs], output_names)
-    if source.dynamic_batch:
-        name_batch_dims(model)
+    with timed(timings, "load"):
+        source = LOADERS[req.framework](req, say)
+    with timed(timings, "convert"):
+        model, converter = onnx_model(req, source)
+    output_names = [o.name for o in model.graph.output]
+    datatypes = [value_datatype(o) for o in model.graph.output]
+    tolerances = [tolerance_for(d, req) for d in datatypes]
     dynamic = batch_is_dynamic(model)
-    timings["convert"] = time.perf_counter() - start
 
     say("checking the ONNX model")
     checks = run_checks(model)
-    float_bytes = model.SerializeToString()
-    session = ort_session(float_bytes, "the converted model")
-    datatypes = [value_datatype(o) for o in model.graph.output]
-    tolerances = [tolerance_for(d, req) for d in datatypes]
-
-    start = time.perf_counter()
-    cases = make_cases(req, source.inputs, dynamic)
-    expected, float_outputs, case_reports = [], [], []
-    for case in cases:
-        say(f"verifying {case.name}")
-        expected.append(source.run(case.arrays))
-        float_outputs.append(run_session(session, source.inputs, case.arrays))
-        case_reports.append({
-            "name": case.name, "seed": case.seed, "batch": case.batch, "source": case.origin,
-            "outputs": compare_case(source, output_names, datatypes, expected[-1], float_outputs[-1], tolerances),
-        })
+    session = ort_session(model.SerializeToString(), "the converted model")
+    with timed(timings, "verify"):
+        cases = make_cases(req, source.inputs, dynamic)
+        expected, float_outputs, case_reports = [], [], []
+        for case in cases:
+            say(f"verifying {case.name}")
+            expected.append(run_source(source, case))
+            float_outputs.append(run_onnx(session, source, case, "the converted model"))
+            case_reports.append({
+                "name": case.name, "seed": case.seed, "batch": case.batch, "source": case.origin,
+                "outputs": compare_case(source, output_names, datatypes, expected[-1], float_outputs[-1], tolerances),
+            })
     checks.append(batch_check(model, cases, float_outputs))
-    timings["verify"] = time.perf_counter() - start
 
+    optimize_report = quantize_report = None
     with tempfile.TemporaryDirectory(dir=req.work_dir, prefix=".ferry-") as scratch:
         float_path = os.path.join(scratch, "float.onnx")
         onnx.save(model, float_path)
         served_path, served_session = float_path, session
-        optimize_report = quantize_report = None
         if req.optimize:
-            start = time.perf_counter()
-            served_path, served_session, optimize_report = optimize_stage(req, source, float_path, scratch, cases, expected, output_names, datatypes, tolerances, say)
-            timings["optimize"] = time.perf_counter() - start
+            with timed(timings, "optimize"):
+                served_path, served_session, optimize_report = optimize_stage(
+                    source, float_path, scratch, cases, expected, output_names, datatypes, tolerances, say)
         if req.quantize:
-            start = time.perf_counter()
-            served_path, served_session, quantize_report = quantize_stage(req, source, float_path, served_session, scratch, cases, float_outputs, output_names, datatypes, say)
-            timings["quantize"] = time.perf_counter() - start
+            with timed(timings, "quantize"):
+                served_path, served_session, quantize_report = quantize_stage(
+                    req, source, float_path, served_session, scratch, cases, float_outputs, output_names, datatypes, say)
         served = onnx.load(served_path)
         onnx.save(served, os.path.join(req.work_dir, "model.onnx"))
 
-    for case, report in zip(cases, case_reports):
-        report["dir"] = write_case(req.work_dir, case, source.inputs, output_names, run_session(served_session, source.inputs, case.arrays))
+    for case, case_report in zip(cases, case_reports):
+        outputs = run_onnx(served_session, source, case, "the served model")
+        case_report["dir"] = write_case(req.work_dir, case, source.inputs, output_names, outputs)
 
-    all_outputs = [o for c in case_reports for o in c["outputs"]]
     report = {
         "framework": source.framework,
         "format": source.format,
@@ -1522,17 +1515,46 @@ def convert(req, say):
         "inputs": io_entries(graph_inputs(served)),
         "outputs": io_entries(served.graph.output),
         "dynamic_batch": dynamic,
-        "classifier": any(o["argmax_agreement"] is not None for o in all_outputs),
+        "classifier": any(o["argmax_agreement"] is not None for c in case_reports for o in c["outputs"]),
         "checks": checks,
         "tolerances": {d: {"atol": t[0], "rtol": t[1]} for d, t in zip(datatypes, tolerances)},
         "cases": case_reports,
         "optimize": optimize_report,
         "quantize": quantize_report,
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "timings_s": timings,
         "warnings": source.warnings,
     }
     report["passed"] = passed(report)
     return report
+
+
+def onnx_model(req, source):
+    """The converted model with its final input/output names and a "batch" leading dimension."""
+    model, converter = source.export()
+    align_outputs(model, source)
+    merge_opset_imports(model)
+    output_names = req.output_names or source.output_names
+    if len(output_names) != len(model.graph.output):
+        raise ConvertError("bad_request", f"the request names {len(output_names)} outputs; the model has {len(model.graph.output)}")
+    rename_io(model, [s.name for s in source.inputs], output_names)
+    if source.dynamic_batch:
+        name_batch_dims(model)
+    return model, converter
+
+
+def run_source(source, case):
+    try:
+        return source.run(case.arrays)
+    except Exception as exc:
+        hint = "" if case.origin != "random" else " (give --sample inputs if it needs particular values)"
+        raise ConvertError("bad_request", f"the source model fails on {case.name}{hint}: {cause(exc)}") from exc
+
+
+def run_onnx(session, source, case, what):
+    try:
+        return session.run(None, {s.name: a for s, a in zip(source.inputs, case.arrays)})
+    except Exception as exc:
+        raise ConvertError("export_failed", f"onnxruntime fails running {what} on {case.name}: {cause(exc)}") from exc
 
 
 def batch_check(model, cases, outputs):
@@ -1551,7 +1573,7 @@ def value_dims_params(value):
     return [d.dim_param for d in value.type.tensor_type.shape.dim]
 
 
-def optimize_stage(req, source, float_path, scratch, cases, expected, output_names, datatypes, tolerances, say):
+def optimize_stage(source, float_path, scratch, cases, expected, output_names, datatypes, tolerances, say):
     say("optimizing with onnxruntime (extended)")
     path = os.path.join(scratch, "optimized.onnx")
     ort_optimize(float_path, path)
@@ -1559,7 +1581,7 @@ def optimize_stage(req, source, float_path, scratch, cases, expected, output_nam
     reports = []
     for case, wanted in zip(cases, expected):
         say(f"verifying {case.name} (optimized)")
-        actual = run_session(session, source.inputs, case.arrays)
+        actual = run_onnx(session, source, case, "the optimized model")
         reports.append({"name": case.name, "outputs": compare_case(source, output_names, datatypes, wanted, actual, tolerances)})
     return path, session, {"level": "extended", "cases": reports}
 
@@ -1590,7 +1612,7 @@ def quantize_stage(req, source, float_path, float_session, scratch, cases, float
     reports = []
     for case, wanted in zip(cases, float_outputs):
         say(f"comparing {case.name} (quantized vs float)")
-        actual = run_session(session, source.inputs, case.arrays)
+        actual = run_onnx(session, source, case, "the quantized model")
         outputs = compare_case(source, output_names, datatypes, wanted, actual, [EXACT] * len(wanted))
         for output in outputs:
             # Tolerances do not apply to a quantized model: only a classifier

@@ -99,9 +99,9 @@ FORMATS = {
 # Messages that mean "the converter or the runtime has no implementation for
 # an operator/estimator in this model" rather than a failure of the export.
 UNSUPPORTED = re.compile(
-    r"unsupported|not supported|no onnx function|no symbolic|could not find an implementation|"
-    r"no op registered|not a registered function|no opset import for domain|"
-    r"unable to find a (shape calculator|converter)|missing(shapecalculator|converter)|not implemented",
+    r"unsupportedoperatorerror|operator \S+ .*is not supported|no onnx function found|unsupported ops|"  # torch.onnx, tf2onnx
+    r"could not find an implementation|no op registered|not a registered function|no opset import for domain|"  # onnxruntime
+    r"unable to find a (shape calculator|converter)|missing(shapecalculator|converter)",  # skl2onnx
     re.IGNORECASE,
 )
 
@@ -366,6 +366,9 @@ def load_pytorch(req, say):
     if fmt == "module":
         model, known = build_torch_module(req, torch), []
     elif fmt == "exported_program":
+        if req.exporter == "torchscript":
+            # It would have to retrace the program's module, which refuses train()/eval().
+            raise ConvertError("bad_request", "an ExportedProgram (.pt2) converts with the dynamo exporter only: drop --exporter torchscript")
         model, known = load_exported_program(req.source, torch)
     else:
         model, known = load_torchscript(req.source, torch), []
@@ -390,7 +393,7 @@ def load_pytorch(req, say):
         names = req.output_names or output_names
         return export_torch(req, model, inputs, example, names, torch, say)
 
-    versions = {"framework": torch.__version__, "torch": torch.__version__}
+    versions = {"framework": torch.__version__, "torch": torch.__version__, "converter": f"torch.onnx {torch.__version__} ({req.exporter})"}
     with contextlib.suppress(ImportError):
         import onnxscript
 
@@ -611,7 +614,10 @@ def load_tensorflow(req, say):
     say(f"loading {req.source} ({fmt})")
     loaders = {"savedmodel": load_savedmodel, "keras": load_keras, "frozen_graph": load_frozen_graph}
     source = loaders[fmt](req, tf, tf2onnx, say)
-    source.versions = {"framework": tf.__version__, "tensorflow": tf.__version__, "keras": keras_version(), "tf2onnx": tf2onnx.__version__}
+    source.versions = {
+        "framework": tf.__version__, "tensorflow": tf.__version__, "keras": keras_version(),
+        "tf2onnx": tf2onnx.__version__, "converter": f"tf2onnx {tf2onnx.__version__}",
+    }
     return source
 
 
@@ -831,6 +837,7 @@ def load_sklearn(req, say):
     for name in ("skl2onnx", "onnxmltools", "xgboost", "lightgbm"):
         with contextlib.suppress(ImportError):
             versions[name] = importlib.import_module(name).__version__
+    versions["converter"] = f"skl2onnx {versions['skl2onnx']}" + (f" + onnxmltools {versions['onnxmltools']}" if kind != "sklearn" else "")
     source = Source("sklearn", kind if fmt == "sklearn" else fmt, inputs, output_names, run, export, versions, not req.static_batch, classifier=classifier)
     if mismatch:
         # It loaded; the verification shows whether it still computes the same.
@@ -1028,7 +1035,7 @@ def load_onnx(req, say):
     def export():
         return model, "onnx (loaded and saved again)"
 
-    return Source("onnx", "onnx", inputs, [o.name for o in model.graph.output], run, export, {"framework": onnx.__version__}, dynamic)
+    return Source("onnx", "onnx", inputs, [o.name for o in model.graph.output], run, export, {"framework": onnx.__version__, "converter": f"onnx {onnx.__version__}"}, dynamic)
 
 
 LOADERS = {"pytorch": load_pytorch, "tensorflow": load_tensorflow, "sklearn": load_sklearn, "onnx": load_onnx}
@@ -1161,10 +1168,6 @@ def ort_session(model, what, options=None):
     except Exception as exc:
         kind = "unsupported_operator" if UNSUPPORTED.search(chain_text(exc)) else "export_failed"
         raise ConvertError(kind, f"onnxruntime {ort.__version__} cannot load {what}: {cause(exc)}") from exc
-
-
-def run_session(session, inputs, arrays):
-    return session.run(None, {s.name: a for s, a in zip(inputs, arrays)})
 
 
 # ---------------------------------------------------------------------------
@@ -1453,13 +1456,84 @@ def write_error(work_dir, kind, message):
 # The conversion
 
 
+@contextlib.contextmanager
+def timed(timings, stage):
+    start = time.perf_counter()
+    yield
+    timings[stage] = round(time.perf_counter() - start, 3)
+
+
 def convert(req, say):
     timings = {}
-    start = time.perf_counter()
-    source = LOADERS[req.framework](req, say)
-    timings["load"] = time.perf_counter() - start
+    with timed(timings, "load"):
+        source = LOADERS[req.framework](req, say)
+    with timed(timings, "convert"):
+        model, converter = onnx_model(req, source)
+    output_names = [o.name for o in model.graph.output]
+    datatypes = [value_datatype(o) for o in model.graph.output]
+    tolerances = [tolerance_for(d, req) for d in datatypes]
+    dynamic = batch_is_dynamic(model)
 
-    start = time.perf_counter()
+    say("checking the ONNX model")
+    checks = run_checks(model)
+    session = ort_session(model.SerializeToString(), "the converted model")
+    with timed(timings, "verify"):
+        cases = make_cases(req, source.inputs, dynamic)
+        expected, float_outputs, case_reports = [], [], []
+        for case in cases:
+            say(f"verifying {case.name}")
+            expected.append(run_source(source, case))
+            float_outputs.append(run_onnx(session, source, case, "the converted model"))
+            case_reports.append({
+                "name": case.name, "seed": case.seed, "batch": case.batch, "source": case.origin,
+                "outputs": compare_case(source, output_names, datatypes, expected[-1], float_outputs[-1], tolerances),
+            })
+    checks.append(batch_check(model, cases, float_outputs))
+
+    optimize_report = quantize_report = None
+    with tempfile.TemporaryDirectory(dir=req.work_dir, prefix=".ferry-") as scratch:
+        float_path = os.path.join(scratch, "float.onnx")
+        onnx.save(model, float_path)
+        served_path, served_session = float_path, session
+        if req.optimize:
+            with timed(timings, "optimize"):
+                served_path, served_session, optimize_report = optimize_stage(
+                    source, float_path, scratch, cases, expected, output_names, datatypes, tolerances, say)
+        if req.quantize:
+            with timed(timings, "quantize"):
+                served_path, served_session, quantize_report = quantize_stage(
+                    req, source, float_path, served_session, scratch, cases, float_outputs, output_names, datatypes, say)
+        served = onnx.load(served_path)
+        onnx.save(served, os.path.join(req.work_dir, "model.onnx"))
+
+    for case, case_report in zip(cases, case_reports):
+        outputs = run_onnx(served_session, source, case, "the served model")
+        case_report["dir"] = write_case(req.work_dir, case, source.inputs, output_names, outputs)
+
+    report = {
+        "framework": source.framework,
+        "format": source.format,
+        "versions": versions(source),
+        "converter": converter,
+        "opset": opset_of(model),
+        "inputs": io_entries(graph_inputs(served)),
+        "outputs": io_entries(served.graph.output),
+        "dynamic_batch": dynamic,
+        "classifier": any(o["argmax_agreement"] is not None for c in case_reports for o in c["outputs"]),
+        "checks": checks,
+        "tolerances": {d: {"atol": t[0], "rtol": t[1]} for d, t in zip(datatypes, tolerances)},
+        "cases": case_reports,
+        "optimize": optimize_report,
+        "quantize": quantize_report,
+        "timings_s": timings,
+        "warnings": source.warnings,
+    }
+    report["passed"] = passed(report)
+    return report
+
+
+def onnx_model(req, source):
+    """The converted model with its final input/output names and a "batch" leading dimension."""
     model, converter = source.export()
     align_outputs(model, source)
     merge_opset_imports(model)
@@ -1469,70 +1543,22 @@ def convert(req, say):
     rename_io(model, [s.name for s in source.inputs], output_names)
     if source.dynamic_batch:
         name_batch_dims(model)
-    dynamic = batch_is_dynamic(model)
-    timings["convert"] = time.perf_counter() - start
+    return model, converter
 
-    say("checking the ONNX model")
-    checks = run_checks(model)
-    float_bytes = model.SerializeToString()
-    session = ort_session(float_bytes, "the converted model")
-    datatypes = [value_datatype(o) for o in model.graph.output]
-    tolerances = [tolerance_for(d, req) for d in datatypes]
 
-    start = time.perf_counter()
-    cases = make_cases(req, source.inputs, dynamic)
-    expected, float_outputs, case_reports = [], [], []
-    for case in cases:
-        say(f"verifying {case.name}")
-        expected.append(source.run(case.arrays))
-        float_outputs.append(run_session(session, source.inputs, case.arrays))
-        case_reports.append({
-            "name": case.name, "seed": case.seed, "batch": case.batch, "source": case.origin,
-            "outputs": compare_case(source, output_names, datatypes, expected[-1], float_outputs[-1], tolerances),
-        })
-    checks.append(batch_check(model, cases, float_outputs))
-    timings["verify"] = time.perf_counter() - start
+def run_source(source, case):
+    try:
+        return source.run(case.arrays)
+    except Exception as exc:
+        hint = "" if case.origin != "random" else " (give --sample inputs if it needs particular values)"
+        raise ConvertError("bad_request", f"the source model fails on {case.name}{hint}: {cause(exc)}") from exc
 
-    with tempfile.TemporaryDirectory(dir=req.work_dir, prefix=".ferry-") as scratch:
-        float_path = os.path.join(scratch, "float.onnx")
-        onnx.save(model, float_path)
-        served_path, served_session = float_path, session
-        optimize_report = quantize_report = None
-        if req.optimize:
-            start = time.perf_counter()
-            served_path, served_session, optimize_report = optimize_stage(req, source, float_path, scratch, cases, expected, output_names, datatypes, tolerances, say)
-            timings["optimize"] = time.perf_counter() - start
-        if req.quantize:
-            start = time.perf_counter()
-            served_path, served_session, quantize_report = quantize_stage(req, source, float_path, served_session, scratch, cases, float_outputs, output_names, datatypes, say)
-            timings["quantize"] = time.perf_counter() - start
-        served = onnx.load(served_path)
-        onnx.save(served, os.path.join(req.work_dir, "model.onnx"))
 
-    for case, report in zip(cases, case_reports):
-        report["dir"] = write_case(req.work_dir, case, source.inputs, output_names, run_session(served_session, source.inputs, case.arrays))
-
-    all_outputs = [o for c in case_reports for o in c["outputs"]]
-    report = {
-        "framework": source.framework,
-        "format": source.format,
-        "versions": versions(source, converter, req),
-        "converter": converter,
-        "opset": opset_of(model),
-        "inputs": io_entries(graph_inputs(served)),
-        "outputs": io_entries(served.graph.output),
-        "dynamic_batch": dynamic,
-        "classifier": any(o["argmax_agreement"] is not None for o in all_outputs),
-        "checks": checks,
-        "tolerances": {d: {"atol": t[0], "rtol": t[1]} for d, t in zip(datatypes, tolerances)},
-        "cases": case_reports,
-        "optimize": optimize_report,
-        "quantize": quantize_report,
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
-        "warnings": source.warnings,
-    }
-    report["passed"] = passed(report)
-    return report
+def run_onnx(session, source, case, what):
+    try:
+        return session.run(None, {s.name: a for s, a in zip(source.inputs, case.arrays)})
+    except Exception as exc:
+        raise ConvertError("export_failed", f"onnxruntime fails running {what} on {case.name}: {cause(exc)}") from exc
 
 
 def batch_check(model, cases, outputs):
@@ -1551,7 +1577,7 @@ def value_dims_params(value):
     return [d.dim_param for d in value.type.tensor_type.shape.dim]
 
 
-def optimize_stage(req, source, float_path, scratch, cases, expected, output_names, datatypes, tolerances, say):
+def optimize_stage(source, float_path, scratch, cases, expected, output_names, datatypes, tolerances, say):
     say("optimizing with onnxruntime (extended)")
     path = os.path.join(scratch, "optimized.onnx")
     ort_optimize(float_path, path)
@@ -1559,7 +1585,7 @@ def optimize_stage(req, source, float_path, scratch, cases, expected, output_nam
     reports = []
     for case, wanted in zip(cases, expected):
         say(f"verifying {case.name} (optimized)")
-        actual = run_session(session, source.inputs, case.arrays)
+        actual = run_onnx(session, source, case, "the optimized model")
         reports.append({"name": case.name, "outputs": compare_case(source, output_names, datatypes, wanted, actual, tolerances)})
     return path, session, {"level": "extended", "cases": reports}
 
@@ -1590,7 +1616,7 @@ def quantize_stage(req, source, float_path, float_session, scratch, cases, float
     reports = []
     for case, wanted in zip(cases, float_outputs):
         say(f"comparing {case.name} (quantized vs float)")
-        actual = run_session(session, source.inputs, case.arrays)
+        actual = run_onnx(session, source, case, "the quantized model")
         outputs = compare_case(source, output_names, datatypes, wanted, actual, [EXACT] * len(wanted))
         for output in outputs:
             # Tolerances do not apply to a quantized model: only a classifier
@@ -1623,15 +1649,14 @@ def quantization_note(path, mode, float_ms, quantized_ms):
         return "nothing was quantized: onnxruntime quantizes MatMul, Gemm, Conv and similar operators, and this model has none it could"
     if quantized_ms >= float_ms:
         if mode == "dynamic":
-            return "the quantized model is slower: dynamic quantization suits MatMul-heavy models (transformers, RNNs); for convolutions give a calibration file for static quantization"
+            return "the quantized model is slower here: dynamic quantization pays off for large MatMul/Gemm layers (transformers, RNNs); for convolutional models give a calibration file for static quantization"
         return "the quantized model is not faster on this CPU"
     return ""
 
 
-def versions(source, converter, req):
+def versions(source):
     found = {
         "python": platform.python_version(),
-        "converter": converter if source.framework != "pytorch" else f"torch.onnx {source.versions['torch']} ({req.exporter})",
         "onnx": onnx.__version__,
         "onnxruntime": ort.__version__,
         "numpy": np.__version__,

@@ -11,7 +11,10 @@ struct ConvertCommandTests {
     struct Converted {
         var repository: String
         var report: JSONValue
-        var inputNames: [String] { (report["signature"]?["inputs"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue } }
+        var inputNames: [String] { inputs.map(\.name) }
+        var inputs: [(name: String, datatype: String)] {
+            (report["signature"]?["inputs"]?.arrayValue ?? []).map { ($0["name"]?.stringValue ?? "", $0["datatype"]?.stringValue ?? "") }
+        }
         var outputNames: [String] { (report["signature"]?["outputs"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue } }
     }
 
@@ -31,12 +34,12 @@ struct ConvertCommandTests {
     /// Serves the repository and checks HTTP and gRPC answers against the source framework's.
     func serveAndCompare(_ converted: Converted, name: String, check: String, atol: Double = 1e-4, rtol: Double = 1e-3) async throws {
         let server = try ServerProcess(models: [], repository: URL(fileURLWithPath: converted.repository))
-        defer { _ = server.terminate() }
+        defer { _ = server.terminate(keepRepository: true) }
         let http = try await server.port("HTTP/REST listening")
         let grpc = try await server.port("gRPC listening")
         try await server.waitUntilModelsReady(count: 1)
         let source = try SourceCheck(file: check)
-        let request = try source.request(names: converted.inputNames)
+        let request = try source.request(signature: converted.inputs)
         for target in ["http://127.0.0.1:\(http)", "grpc://127.0.0.1:\(grpc)"] {
             let answer = try FerryProcess.run(["infer", target, "--model", name, "--data", request])
             #expect(answer.status == 0, "\(target): \(answer.stderr)")
@@ -109,7 +112,7 @@ struct ConvertCommandTests {
     func mismatchIsCaught() throws {
         let sources = try ConvertSources.directory("pytorch")
         let repository = ConvertRun.temporaryRepository()
-        let arguments = ["convert", sources + "/drifting.pt", "--repository", repository, "--input", "x:1,8", "--exporter", "torchscript"]
+        let arguments = ["convert", sources + "/drifting.pt", "--repository", repository, "--input", "x:1,64", "--exporter", "torchscript"]
         let failed = try ConvertRun.run(arguments)
         #expect(failed.status == 1)
         #expect(failed.stdout.contains("FAIL"), "\(failed.stdout)")
@@ -135,7 +138,12 @@ struct ConvertCommandTests {
             ([sources + "/two_io.safetensors", "--module", "no_such_package.models:build", "--input", "x:1,8"], "no_such_package"),
             ([sources + "/resnet18.pt", "--input", "image:1,3,x"], "'x' is not a dimension"),
         ]
-        for (arguments, message) in cases {
+        let sklearn = try ConvertSources.directory("sklearn")
+        let frameworkCases: [([String], String)] = [
+            ([sources + "/unsupported.pt", "--input", "x:1,4,4"], "No ONNX function found for <OpOverload(op='aten._linalg_eigh'"),
+            ([sklearn + "/old_sklearn.joblib"], "1.3.2"),
+        ]
+        for (arguments, message) in cases + frameworkCases {
             let result = try ConvertRun.run(["convert"] + arguments + ["--repository", repository])
             #expect(result.status == 1, "\(arguments)")
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")

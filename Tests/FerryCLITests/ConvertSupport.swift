@@ -39,7 +39,7 @@ enum ConvertSources {
 enum ConvertRun {
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> FerryProcess.Result {
         let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-convert-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errorFile) }
         let process = Process()
         process.executableURL = FerryProcess.executable
@@ -89,16 +89,17 @@ struct SourceCheck {
         outputs = tensors("outputs")
     }
 
-    /// A v2 JSON request giving the inputs the converted model's names.
-    func request(names: [String]) throws -> String {
+    /// A v2 JSON request giving the inputs the converted model's names and
+    /// datatypes (a converter may choose FP64 inputs where FP32 would lose precision).
+    func request(signature: [(name: String, datatype: String)]) throws -> String {
         var writer = JSONWriter()
         writer.object { object in
             object.member("inputs") { list in
-                list.list(zip(names, inputs)) { writer, pair in
+                list.list(zip(signature, inputs)) { writer, pair in
                     writer.object { tensor in
-                        tensor.member("name") { $0.string(pair.0) }
+                        tensor.member("name") { $0.string(pair.0.name) }
                         tensor.member("shape") { $0.list(pair.1.shape) { $0.integer($1) } }
-                        tensor.member("datatype") { $0.string(pair.1.datatype) }
+                        tensor.member("datatype") { $0.string(pair.0.datatype) }
                         tensor.member("data") { $0.list(pair.1.data) { $0.value($1) } }
                     }
                 }

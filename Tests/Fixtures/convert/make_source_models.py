@@ -8,12 +8,23 @@ Run it with the interpreter of the framework's converter environment
 creates. Seeds are fixed, so the same environment writes the same models.
 Prints one line per file written.
 
-pytorch:    resnet18.pt (TorchScript, traced), two_io.pt2 (ExportedProgram),
-            two_io_module.py + two_io.safetensors + two_io.pth (for --module
-            two_io_module:build), drifting.pt (TorchScript whose ONNX export
-            drifts beyond tolerance)
-tensorflow: keras_savedmodel/ (SavedModel), keras_model.keras, frozen.pb
-sklearn:    pipeline.joblib, xgb.joblib, lgbm.joblib
+pytorch:    resnet18.pt (TorchScript, traced; input [B,3,224,224] fp32)
+            two_io.pt2 (ExportedProgram, dynamic batch: x [B,8], y [B,4] fp32
+              -> two outputs [B,3], [B,1])
+            two_io_module.py + two_io.safetensors + two_io.pth (the same
+              module for --module two_io_module:build; give x and y dims)
+            drifting.pt (TorchScript, x [B,64] fp32 -> [B,64]) whose ONNX
+              export drifts beyond tolerance with either exporter
+            unsupported.pt (TorchScript, x [B,4,4] fp32): torch.linalg.eigvalsh,
+              which no ONNX exporter converts
+tensorflow: keras_savedmodel/ (SavedModel, serving_default: features [None,16]
+              fp32 -> probabilities [None,5]), keras_model.keras (the same model)
+            frozen.pb: --inputs x:0 ([None,4] fp32) --outputs y:0
+sklearn:    pipeline.joblib (StandardScaler + LogisticRegression, 10 features,
+              3 classes), xgb.joblib (XGBClassifier, 20 features, 50 trees),
+            lgbm.joblib (LGBMRegressor, 12 features)
+            old_sklearn.joblib: a pipeline as an older scikit-learn would
+              have pickled it (version 1.3.2, a module path that has moved)
 """
 
 import os
@@ -50,6 +61,28 @@ def wrote(path):
     print(f"wrote {path}")
 
 
+def write_check(out, name, inputs, outputs):
+    """NAME.check.json: inputs and what the source framework answered for
+    them, positionally, for the test that compares served answers with the
+    source's. Inputs are float32-exact, so every side sees the same values."""
+    import json
+
+    import numpy as np
+
+    def tensor(array, datatype):
+        array = np.asarray(array)
+        return {"shape": list(array.shape), "datatype": datatype, "data": array.flatten().tolist()}
+
+    document = {
+        "inputs": [tensor(array, "FP32") for array in inputs],
+        "outputs": [tensor(array, datatype) for array, datatype in outputs],
+    }
+    path = os.path.join(out, name + ".check.json")
+    with open(path, "w") as f:
+        json.dump(document, f)
+    wrote(path)
+
+
 def make_pytorch(out):
     import importlib
 
@@ -65,6 +98,9 @@ def make_pytorch(out):
     path = os.path.join(out, "resnet18.pt")
     traced.save(path)
     wrote(path)
+    images = torch.rand(2, 3, 224, 224)
+    with torch.no_grad():
+        write_check(out, "resnet18", [images.numpy()], [(resnet(images).numpy(), "FP32")])
 
     module_path = os.path.join(out, "two_io_module.py")
     with open(module_path, "w") as f:
@@ -79,6 +115,10 @@ def make_pytorch(out):
     path = os.path.join(out, "two_io.pt2")
     torch.export.save(program, path)
     wrote(path)
+    x, y = torch.randn(3, 8), torch.randn(3, 4)
+    with torch.no_grad():
+        first, second = two_io(x, y)
+    write_check(out, "two_io", [x.numpy(), y.numpy()], [(first.numpy(), "FP32"), (second.numpy(), "FP32")])
 
     state = {k: v.contiguous() for k, v in two_io.state_dict().items()}
     path = os.path.join(out, "two_io.safetensors")
@@ -107,6 +147,14 @@ def make_pytorch(out):
 
     path = os.path.join(out, "drifting.pt")
     torch.jit.script(Drifting()).save(path)
+    wrote(path)
+
+    class Unsupported(torch.nn.Module):
+        def forward(self, x):
+            return torch.linalg.eigvalsh(x)
+
+    path = os.path.join(out, "unsupported.pt")
+    torch.jit.script(Unsupported()).save(path)
     wrote(path)
 
 
@@ -150,6 +198,8 @@ def make_tensorflow(out):
     path = os.path.join(out, "keras_savedmodel")
     tf.saved_model.save(model, path)
     wrote(path + "/")
+    sample = tf.random.stateless_normal((4, 16), seed=(SEED, 2)).numpy()
+    write_check(out, "keras_savedmodel", [sample], [(model(sample).numpy(), "FP32")])
     path = os.path.join(out, "keras_model.keras")
     model.save(path)
     wrote(path)
@@ -184,6 +234,10 @@ def make_sklearn(out):
     path = os.path.join(out, "pipeline.joblib")
     joblib.dump(pipeline, path)
     wrote(path)
+    sample = x[:5].astype(np.float32)
+    write_check(
+        out, "pipeline", [sample],
+        [(pipeline.predict(sample.astype(np.float64)), "INT64"), (pipeline.predict_proba(sample.astype(np.float64)), "FP32")])
 
     x, y = make_classification(800, 20, n_informative=10, n_classes=3, random_state=SEED % 2**32 + 1)
     xgb = xgboost.XGBClassifier(n_estimators=50, max_depth=4, random_state=0, n_jobs=1)
@@ -191,12 +245,34 @@ def make_sklearn(out):
     path = os.path.join(out, "xgb.joblib")
     joblib.dump(xgb, path)
     wrote(path)
+    sample = x[:5].astype(np.float32)
+    write_check(out, "xgb", [sample], [(xgb.predict(sample), "INT64"), (xgb.predict_proba(sample), "FP32")])
 
     x, y = make_regression(800, 12, n_informative=8, noise=0.1, random_state=SEED % 2**32 + 2)
     lgbm = lightgbm.LGBMRegressor(n_estimators=60, random_state=0, n_jobs=1, verbose=-1)
     lgbm.fit(x.astype(np.float32), y)
     path = os.path.join(out, "lgbm.joblib")
     joblib.dump(lgbm, path)
+    wrote(path)
+    sample = x[:5].astype(np.float32)
+    write_check(out, "lgbm", [sample], [(lgbm.predict(sample), "FP32")])
+
+    # What an upgrade breaks: the pickle names the scikit-learn version that
+    # wrote it and a module path that no longer exists. Both edits keep every
+    # string's length, so the uncompressed pickle stays well-formed.
+    import io
+
+    import sklearn
+
+    buffer = io.BytesIO()
+    joblib.dump(pipeline, buffer)
+    old = buffer.getvalue()
+    assert len(sklearn.__version__) == len("1.3.2"), sklearn.__version__
+    edited = old.replace(sklearn.__version__.encode(), b"1.3.2").replace(b"sklearn.linear_model._logistic", b"sklearn.linear_model._logistiq")
+    assert edited != old
+    path = os.path.join(out, "old_sklearn.joblib")
+    with open(path, "wb") as f:
+        f.write(edited)
     wrote(path)
 
 
