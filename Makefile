@@ -51,12 +51,15 @@ build: deps
 	$(SWIFT) build -c $(CONFIG) --product FerryPackageTests
 	$(SWIFT) build -c $(CONFIG) --product ferry
 
-# Image builds, the registry and runc load disk and cores for minutes: they
-# run on their own after the other tests, whose timing they would disturb.
+# Image builds, the registry and runc load disk and cores for minutes, and so
+# do the model conversions (PyTorch, TensorFlow; their environments are
+# created once in .deps/convert on the first run): both run on their own after
+# the other tests, whose timing they would disturb.
 test: deps fixtures build conformance-env
 	@scripts/install-system-packages --quiet --tests
-	$(SWIFT) test -c $(CONFIG) --skip-build --disable-xctest --skip ContainerImageTests
+	$(SWIFT) test -c $(CONFIG) --skip-build --disable-xctest --skip ContainerImageTests --skip ConvertCommandTests
 	$(SWIFT) test -c $(CONFIG) --skip-build --disable-xctest --filter ContainerImageTests
+	$(SWIFT) test -c $(CONFIG) --skip-build --disable-xctest --filter ConvertCommandTests
 	FERRY_BIN=$(BIN_DIR)/ferry .deps/venv-conformance/bin/python -m pytest tests/conformance -q -p no:cacheprovider
 	FERRY_BIN=$(BIN_DIR)/ferry .deps/venv-conformance/bin/python -m pytest tests/deploy -q -p no:cacheprovider
 

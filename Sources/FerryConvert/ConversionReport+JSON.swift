@@ -48,6 +48,7 @@ extension ConversionReport {
                     object.member("samples") { $0.list(options.samples) { $0.string($1) } }
                 }
             }
+            root.member("warnings") { $0.value(converterReport["warnings"] ?? .array([])) }
             root.member("checks") { $0.value(converterReport["checks"] ?? .array([])) }
             root.member("cases") { $0.value(converterReport["cases"] ?? .array([])) }
             root.member("optimize") { $0.value(converterReport["optimize"] ?? .null) }

@@ -32,6 +32,13 @@ extension ConversionReport {
             }
             text += "  " + cells.joined(separator: "  ") + "\n"
         }
+        if let optimize = converterReport["optimize"], case .object = optimize,
+            let originalLoad = optimize["original_load_s"]?.doubleValue, let optimizedLoad = optimize["optimized_load_s"]?.doubleValue,
+            let original = optimize["original_latency_ms"]?.doubleValue, let optimized = optimize["optimized_latency_ms"]?.doubleValue
+        {
+            text += "  optimized: loads in \((optimizedLoad * 1000).fixed(0)) ms (converted: \((originalLoad * 1000).fixed(0)) ms), "
+            text += "runs in \(optimized.fixed(2)) ms at batch 1 (converted: \(original.fixed(2)) ms)\n"
+        }
         if let quantize = converterReport["quantize"], case .object = quantize {
             let speedup = quantize["speedup"]?.doubleValue.map { $0.fixed(2) + "×" } ?? "?"
             let float = quantize["float_latency_ms"]?.doubleValue.map { $0.fixed(2) } ?? "?"
@@ -42,6 +49,10 @@ extension ConversionReport {
                 text += ", \((floatBytes / 1e6).fixed(1)) MB → \((quantizedBytes / 1e6).fixed(1)) MB"
             }
             text += "\n"
+            if let note = quantize["note"]?.stringValue, !note.isEmpty { text += "  note: \(note)\n" }
+        }
+        for warning in converterReport["warnings"]?.arrayValue ?? [] {
+            if let warning = warning.stringValue { text += "  warning: \(warning)\n" }
         }
         return text
     }

@@ -60,8 +60,10 @@ public struct ModelConverter: Sendable {
         guard access(source, R_OK) == 0 else { throw FerryError(.failedPrecondition, "\(options.source) is not readable") }
         let placement = RepositoryPlacement(repository: options.repository, name: options.name, version: options.version)
         try placement.checkFree(force: options.force)
-        let format = try resolveFormat(source)
-        let framework = options.framework ?? format?.framework ?? .onnx
+        let (framework, format) = try resolveFormat(source)
+        if format == .frozenGraph, (options.graphInputs ?? []).isEmpty || (options.graphOutputs ?? []).isEmpty {
+            throw FerryError(.invalidArgument, "a frozen graph names no inputs or outputs itself: give --inputs and --outputs (tensor names such as x:0)")
+        }
 
         let environment: ConverterEnvironment
         if let python {
@@ -114,16 +116,21 @@ public struct ModelConverter: Sendable {
         return Outcome(report: report, written: written, config: configOutcome, workDirectory: nil)
     }
 
-    private func resolveFormat(_ source: String) throws(FerryError) -> SourceFormat? {
-        if let format = options.format { return format }
+    /// The framework (which environment runs the converter) and, where the
+    /// name settles it, the format; otherwise the converter reads the file to tell.
+    private func resolveFormat(_ source: String) throws(FerryError) -> (SourceFramework, SourceFormat?) {
+        if let format = options.format { return (options.framework ?? format.framework, format) }
         if let detected = SourceFormat.detect(path: source, module: options.module) {
             if let framework = options.framework, framework != detected.framework {
                 // `--from` names the framework; the file's name only hinted.
-                return nil
+                return (framework, nil)
             }
-            return detected
+            // A .pt or .pth may hold TorchScript, an ExportedProgram or a bare
+            // state_dict: the converter tells them apart by the archive's entries.
+            if detected == .torchscript { return (.pytorch, nil) }
+            return (detected.framework, detected)
         }
-        if options.framework != nil { return nil }
+        if let framework = options.framework { return (framework, nil) }
         if source.lowercased().hasSuffix(".safetensors") {
             throw FerryError(
                 .invalidArgument,

@@ -89,6 +89,13 @@ struct ConvertCommandTests {
         #expect(module.inputNames == ["x", "y"])
         #expect(module.report["source"]?["format"] == .string("module"))
         try await serveAndCompare(module, name: "two_io_module", check: sources + "/two_io.check.json")
+
+        // --static-batch keeps the example's batch: every dimension fixed, max_batch_size 0.
+        let fixed = try convert(sources + "/two_io.pt2", name: "two_io_fixed", ["--static-batch", "--input", "x:4,8", "--input", "y:4,4"])
+        #expect(fixed.report["signature"]?["dynamic_batch"] == .bool(false))
+        let config = try String(contentsOfFile: fixed.repository + "/two_io_fixed/config.pbtxt", encoding: .utf8)
+        #expect(config.contains("max_batch_size: 0\n"), "\(config)")
+        #expect(config.contains("dims: [ 4, 8 ]"), "\(config)")
     }
 
     @Test("a Keras model saved as a SavedModel converts through tf2onnx")
@@ -97,6 +104,16 @@ struct ConvertCommandTests {
         let converted = try convert(sources + "/keras_savedmodel", name: "keras")
         #expect(converted.report["source"]?["format"] == .string("savedmodel"))
         try await serveAndCompare(converted, name: "keras", check: sources + "/keras_savedmodel.check.json")
+
+        // The same model as a .keras file, and a frozen graph with its tensor names.
+        let keras = try convert(sources + "/keras_model.keras", name: "keras_file")
+        #expect(keras.report["source"]?["format"] == .string("keras"))
+        let frozen = try convert(sources + "/frozen.pb", name: "frozen", ["--inputs", "x:0", "--outputs", "y:0"])
+        #expect(frozen.report["source"]?["format"] == .string("frozen_graph"))
+        #expect(frozen.inputNames == ["x"])
+        let unnamed = try ConvertRun.run(["convert", sources + "/frozen.pb", "--repository", ConvertRun.temporaryRepository()])
+        #expect(unnamed.status == 1)
+        #expect(unnamed.stderr.contains("--inputs"), "\(unnamed.stderr)")
     }
 
     @Test("a scikit-learn pipeline, an XGBoost and a LightGBM model convert and serve what the framework predicts")
@@ -131,6 +148,8 @@ struct ConvertCommandTests {
         let repository = ConvertRun.temporaryRepository()
         let unknown = FileManager.default.temporaryDirectory.appendingPathComponent("weights-\(UUID().uuidString).bin").path
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: unknown))
+        let garbage = FileManager.default.temporaryDirectory.appendingPathComponent("garbage-\(UUID().uuidString).pt").path
+        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }).write(to: URL(fileURLWithPath: garbage))
         let cases: [([String], String)] = [
             (["/nonexistent/model.pt"], "ferry: no file or directory at /nonexistent/model.pt\n"),
             ([unknown], "ferry: cannot tell what kind of model \(unknown) is from its name; give --from"),
@@ -140,6 +159,8 @@ struct ConvertCommandTests {
         ]
         let sklearn = try ConvertSources.directory("sklearn")
         let frameworkCases: [([String], String)] = [
+            ([garbage, "--input", "x:1,4"], "is not a PyTorch archive"),
+            ([sources + "/two_io.pth", "--input", "x:1,8"], "holds a state_dict or pickled module, not TorchScript: pass --module"),
             ([sources + "/unsupported.pt", "--input", "x:1,4,4"], "No ONNX function found for <OpOverload(op='aten._linalg_eigh'"),
             ([sklearn + "/old_sklearn.joblib"], "1.3.2"),
         ]
@@ -198,5 +219,32 @@ struct ConvertCommandTests {
         let image = try JSONParser.parse(try Tool.run("skopeo", ["inspect", "oci:\(layout):v1"]).stdout)
         #expect(image["Labels"]?["dev.ferry.model.mlp.1.conversion"] == .string(digest), "\(image)")
         #expect(image["Labels"]?["dev.ferry.model.mlp.1.verdict"] == .string("pass"), "\(image)")
+    }
+
+    @Test("--sample adds a v2 JSON request to the verification; --calibration makes int8 quantization static")
+    func samplesAndCalibration() throws {
+        let prepared = try ConvertRun.run(["convert", "--prepare", "onnx"])
+        let python = prepared.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-convert-samples-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let values = (0..<128).map { String(Double($0 % 17) / 8 - 1) }.joined(separator: ",")
+        try Data(#"{"inputs":[{"name":"input","shape":[2,64],"datatype":"FP32","data":[\#(values)]}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: folder + "/sample.json"))
+        let maker = Process()
+        maker.executableURL = URL(fileURLWithPath: python)
+        maker.arguments = ["-c", "import numpy as np; np.savez('\(folder)/calibration.npz', input=np.random.default_rng(7).standard_normal((32, 64)).astype(np.float32))"]
+        try maker.run()
+        maker.waitUntilExit()
+        #expect(maker.terminationStatus == 0)
+
+        let converted = try convert(
+            FerryProcess.fixture("mlp.onnx"), name: "mlp_int8",
+            ["--sample", folder + "/sample.json", "--quantize", "int8", "--calibration", folder + "/calibration.npz"])
+        let cases = converted.report["cases"]?.arrayValue ?? []
+        #expect(cases.count == 3, "\(cases)")
+        #expect(cases.last?["source"] == .string(folder + "/sample.json"), "\(cases)")
+        #expect(converted.report["quantize"]?["mode"] == .string("static"))
+        #expect(converted.report["inputs_used"]?["samples"] == .array([.string(folder + "/sample.json")]))
     }
 }
