@@ -28,39 +28,12 @@ extension ChildProcess {
         guard pipe(&output) == 0 else {
             throw FerryError(.internal, "cannot create a pipe for '\(arguments[0])': \(String(cString: strerror(errno)))")
         }
-        #if canImport(Glibc)
-            var actions = posix_spawn_file_actions_t()
-        #else
-            var actions: posix_spawn_file_actions_t?
-        #endif
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, errorLog, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addclose(&actions, output[0])
-        posix_spawn_file_actions_addclose(&actions, output[1])
-
-        var variables: [String: String] = [:]
-        var entry = environ
-        while let pointer = entry.pointee {
-            let text = String(cString: pointer)
-            if let equals = text.firstIndex(of: "=") {
-                variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            entry += 1
-        }
-        variables.merge(environment) { _, added in added }
-        let envp: [UnsafeMutablePointer<CChar>?] = variables.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv + envp { free(pointer) } }
-
-        var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
-        close(output[1])
-        guard spawned == 0 else {
+        let pid: pid_t
+        do throws(FerryError) {
+            pid = try spawn(arguments, output: output[1], errors: .file(errorLog), parentEnds: output, environment: environment)
+        } catch {
             close(output[0])
-            throw FerryError(.failedPrecondition, "cannot run '\(arguments[0])': \(String(cString: strerror(spawned)))")
+            throw error
         }
         var pending: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 14)
@@ -76,9 +49,6 @@ extension ChildProcess {
         }
         if !pending.isEmpty { onLine(String(decoding: pending, as: UTF8.self)) }
         close(output[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return exitStatus(of: pid)
     }
 }

@@ -31,7 +31,6 @@ import os
 import sys
 
 SEED = 20261204
-_TORCHVISION_STUB = None  # keeps the stub library of _import_torchvision alive
 
 # The --module fixture: written out as a file so the converter imports it the
 # way a user's module is imported (factory `two_io_module:build`).
@@ -159,30 +158,14 @@ def make_pytorch(out):
 
 
 def _import_torchvision():
-    """Lets torchvision import with the CPU-only torch.
-
-    PyPI's torchvision wheel is the CUDA build: its _C extension needs
-    libtorch_cuda.so, which the CPU torch lacks, so the extension does not
-    load, and torchvision then fails at import registering fake kernels for
-    torchvision::nms and qnms. Defining those two schemas lets it import; the
-    models work, the detection ops (nms, roi_align, ...) do not.
-    """
-    import glob
-    import importlib.util
-
+    """The converter's own way to import torchvision with the CPU-only torch
+    (see allow_torchvision_without_its_ops in converters/ferry_convert.py)."""
     import torch
 
-    spec = importlib.util.find_spec("torchvision")
-    if spec is None:
-        return
-    extension = glob.glob(os.path.join(spec.submodule_search_locations[0], "_C*.so"))
-    try:
-        torch.ops.load_library(extension[0])
-    except (OSError, IndexError):
-        global _TORCHVISION_STUB
-        _TORCHVISION_STUB = torch.library.Library("torchvision", "DEF")
-        for op in ("nms", "qnms"):
-            _TORCHVISION_STUB.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "converters"))
+    from ferry_convert import allow_torchvision_without_its_ops
+
+    allow_torchvision_without_its_ops(torch)
 
 
 def make_tensorflow(out):
