@@ -27,9 +27,11 @@ public struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleService
     }
 
     public func modelReady(request: Inference_ModelReadyRequest, context: ServerContext) async throws -> Inference_ModelReadyResponse {
-        var response = Inference_ModelReadyResponse()
-        response.ready = server.isModelReady(request.name, version: request.version)
-        return response
+        try await mappingErrors {
+            var response = Inference_ModelReadyResponse()
+            response.ready = try server.modelReadiness(request.name, version: request.version)
+            return response
+        }
     }
 
     public func serverMetadata(
@@ -135,13 +137,7 @@ public struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleService
         context: ServerContext
     ) async throws -> Inference_RepositoryModelLoadResponse {
         try await mappingErrors {
-            guard request.parameters.isEmpty else {
-                throw FerryError(
-                    .invalidArgument,
-                    "load parameters (\(request.parameters.keys.sorted().joined(separator: ", "))) are not supported; change the repository instead"
-                )
-            }
-            try await server.loadModel(request.modelName)
+            try await server.loadModel(request.modelName, parameterNames: Array(request.parameters.keys))
             return Inference_RepositoryModelLoadResponse()
         }
     }

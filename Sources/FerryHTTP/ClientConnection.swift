@@ -1,3 +1,4 @@
+import FerryCore
 import FerryServing
 import Hummingbird
 import NIOCore
@@ -11,13 +12,13 @@ final class ClientConnection: Sendable {
     private struct State {
         var closed = false
         var nextID = 0
-        var waiting: [Int: RequestCancellation] = [:]
+        var waiting: [Int: Cancellation] = [:]
     }
 
     private let state = Mutex(State())
 
     /// Withdraws the request if the client goes away before `body` returns.
-    func cancellingOnClose<T>(_ cancellation: RequestCancellation, _ body: () async throws -> T) async throws -> T {
+    func cancellingOnClose<T>(_ cancellation: Cancellation, _ body: () async throws -> T) async throws -> T {
         let id = state.withLock { state -> Int? in
             guard !state.closed else { return nil }
             state.nextID += 1

@@ -1,30 +1,58 @@
+import FerryCore
 import FerryServing
 import Hummingbird
 
-/// `GET /v2/health/live|ready` and per-model readiness. As the protocol
-/// specifies, the status code is the answer: 200 true, 400 false.
+/// `GET|HEAD /v2/health/live|ready` and per-model readiness. As the protocol
+/// specifies, the status code is the answer (200 true, 400 false); the body
+/// says it too (`{"live": true}`, `{"ready": true}`, `{"name": …, "ready": …}`),
+/// as the Open Inference Protocol's text shows and KServe's Python client
+/// reads. HEAD answers the same status without a body, for probes that send it.
 struct HealthRoutes {
     let server: InferenceServer
 
     func register(on router: Router<FerryRequestContext>) {
-        router.get("/v2/health/live") { _, _ in
-            server.isLive ? Response(status: .ok) : Response.v2Error("server is not live", status: .badRequest)
-        }
-        router.get("/v2/health/ready") { _, _ in
-            await server.isReady() ? Response(status: .ok) : Response.v2Error("server is not ready", status: .badRequest)
-        }
-        router.get("/v2/models/:model/ready") { _, context in
-            try ready(context.parameters.require("model"), version: nil)
-        }
-        router.get("/v2/models/:model/versions/:version/ready") { _, context in
-            try ready(context.parameters.require("model"), version: context.parameters.require("version"))
+        let routes: [(RouterPath, @Sendable (Parameters) async throws -> Response)] = [
+            ("/v2/health/live", { @Sendable _ in live() }),
+            ("/v2/health/ready", { @Sendable _ in await ready() }),
+            ("/v2/models/:model/ready", { @Sendable parameters in try modelReady(parameters.require("model"), version: nil) }),
+            (
+                "/v2/models/:model/versions/:version/ready",
+                { @Sendable parameters in try modelReady(parameters.require("model"), version: parameters.require("version")) }
+            ),
+        ]
+        for (path, answer) in routes {
+            router.get(path) { _, context in try await answer(context.parameters) }
+            router.head(path) { _, context in
+                do {
+                    return Response(status: try await answer(context.parameters).status)
+                } catch let error as FerryError {
+                    return Response(status: HTTPResponse.Status(code: error.httpStatus))
+                }
+            }
         }
     }
 
-    private func ready(_ model: String, version: String?) -> Response {
-        guard server.knowsModel(model) else { return Response.v2Error("unknown model '\(model)'", status: .notFound) }
-        return server.isModelReady(model, version: version)
-            ? Response(status: .ok)
-            : Response.v2Error("model '\(model)'\(version.map { " version \($0)" } ?? "") is not ready", status: .badRequest)
+    private func live() -> Response {
+        answer(server.isLive, key: "live", refusal: "server is not live")
+    }
+
+    private func ready() async -> Response {
+        answer(await server.isReady(), key: "ready", refusal: "server is not ready")
+    }
+
+    private func modelReady(_ model: String, version: String?) throws(FerryError) -> Response {
+        let ready = try server.modelReadiness(model, version: version)
+        return answer(
+            ready, key: "ready", name: model, refusal: "model '\(model)'\(version.map { " version \($0)" } ?? "") is not ready")
+    }
+
+    private func answer(_ value: Bool, key: String, name: String? = nil, refusal: String) -> Response {
+        var writer = JSONWriter()
+        writer.object { object in
+            if let name { object.member("name") { $0.string(name) } }
+            object.member(key) { $0.bool(value) }
+            if !value { object.member("error") { $0.string(refusal) } }
+        }
+        return Response.json(writer.bytes, status: value ? .ok : .badRequest)
     }
 }

@@ -38,7 +38,7 @@ struct InferenceRoutes {
             return JobRoutes.accepted(try await jobs.submit(inference, model: model, version: version))
         }
         // A client that disconnects cancels its request, as a gRPC cancel does.
-        let cancellation = RequestCancellation()
+        let cancellation = Cancellation()
         let response =
             if let connection {
                 try await connection.cancellingOnClose(cancellation) {

@@ -32,13 +32,9 @@ struct RepositoryRoutes {
         router.post("/v2/repository/models/:model/load") { request, context in
             let name = try context.parameters.require("model")
             let body = try await JSONBody.read(request, limit: 1 << 20)
-            if case .object(let parameters)? = body?["parameters"], !parameters.isEmpty {
-                throw FerryError(
-                    .invalidArgument,
-                    "load parameters (\(parameters.keys.sorted().joined(separator: ", "))) are not supported; change the repository instead"
-                )
-            }
-            try await server.loadModel(name)
+            var parameterNames: [String] = []
+            if case .object(let parameters)? = body?["parameters"] { parameterNames = Array(parameters.keys) }
+            try await server.loadModel(name, parameterNames: parameterNames)
             return Response(status: .ok)
         }
         router.post("/v2/repository/models/:model/unload") { _, context in

@@ -65,7 +65,7 @@ public final class JobService: Service, Sendable {
             webhook = url
         }
         guard !state.withLock({ $0.stopping }) else { throw FerryError(.unavailable, "the server is shutting down") }
-        try server.check(request, model: model, version: version)
+        _ = try server.prepare(request, model: model, version: version)
         let job = Job(id: RandomIdentifier.uuid(), model: model, version: version, created: Date(), webhook: webhook)
         try await store.insert(job, request: StoredRequest.encode(request))
         logger.debug("job queued", metadata: ["job": "\(job.id)", "model": "\(model)"])

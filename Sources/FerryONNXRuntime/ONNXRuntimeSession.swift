@@ -117,7 +117,7 @@ public final class ONNXRuntimeSession: ModelSession, @unchecked Sendable {
 
     /// A stoppable run: its own RunOptions, whose terminate flag `cancellation`
     /// sets (ONNX Runtime checks it between operators, loop iterations included).
-    public func run(_ inputs: [Tensor], outputs: [String], cancellation: RunCancellation) throws(FerryError) -> [Tensor] {
+    public func run(_ inputs: [Tensor], outputs: [String], cancellation: Cancellation) throws(FerryError) -> [Tensor] {
         var options: OpaquePointer?
         do throws(ONNXRuntimeFailure) {
             try runtime.check(runtime.api.pointee.CreateRunOptions!(&options), "CreateRunOptions")

@@ -29,19 +29,20 @@ public final class InferenceServer: Sendable {
     /// Refuses new inference requests from now on (for a graceful shutdown).
     public func beginShutdown() { stopping.store(true, ordering: .relaxed) }
 
-    public func isModelReady(_ name: String, version: String? = nil) -> Bool {
-        (try? servingVersion(name, version)) != nil
-    }
-
-    /// Whether the repository or the server knows the model at all (an
-    /// unknown model's readiness is "not found", not merely "not ready").
-    public func knowsModel(_ name: String) -> Bool {
-        manager.table.entry(name) != nil || manager.repository.modelNames().contains(name)
+    /// Whether a model (or one version of it) is ready to answer. A model
+    /// neither loaded nor in the repository is not "not ready" but unknown:
+    /// every frontend answers it as not found (HTTP 404, gRPC NOT_FOUND).
+    public func modelReadiness(_ name: String, version: String? = nil) throws(FerryError) -> Bool {
+        guard manager.table.entry(name) != nil || manager.repository.modelNames().contains(name) else {
+            throw FerryError(.notFound, "unknown model '\(name)'")
+        }
+        return (try? servingVersion(name, version)) != nil
     }
 
     // MARK: Metadata
 
-    public struct ModelDescription: Sendable {
+    /// What v2 model metadata answers for a served model (FerryCore's `ModelDescription` describes a model file).
+    public struct ServedModelMetadata: Sendable {
         public var name: String
         public var versions: [String]
         public var platform: String
@@ -51,10 +52,10 @@ public final class InferenceServer: Sendable {
 
     /// v2 model metadata: shapes as a client sends them (the configured dims,
     /// with -1 for the batch dimension when the model batches).
-    public func modelMetadata(_ name: String, version: String? = nil) throws(FerryError) -> ModelDescription {
+    public func modelMetadata(_ name: String, version: String? = nil) throws(FerryError) -> ServedModelMetadata {
         let model = try servingVersion(name, version)
         let versions = manager.table.entry(name)?.versions.keys.sorted().map(String.init) ?? []
-        return ModelDescription(
+        return ServedModelMetadata(
             name: name,
             versions: version.flatMap { $0.isEmpty ? nil : [$0] } ?? versions,
             platform: model.configuration.platform,
@@ -69,21 +70,73 @@ public final class InferenceServer: Sendable {
 
     // MARK: Inference
 
-    /// Validates the request against the model, runs it, and records statistics.
-    /// Cancelling the task, or `cancellation`, withdraws the request from the
-    /// queue or stops its run.
-    public func infer(
-        _ request: InferenceRequest, model name: String, version: String? = nil, cancellation: RequestCancellation? = nil
-    ) async throws(FerryError) -> InferenceResponse {
+    /// A request that passed admission: the version that answers and
+    /// everything the scheduler needs, each worked out once.
+    public struct PreparedRequest: Sendable {
+        public let modelName: String
+        public let requestID: String?
+        let model: LoadedModelVersion
+        /// The inputs as the model takes them (a configured `reshape` applied).
+        let inputs: [Tensor]
+        let outputs: [String]
+        /// Rows along the batch dimension; 1 for a model that does not batch.
+        public let batchSize: Int
+        let priority: Int
+        let timeout: Duration?
+
+        public var modelVersion: String { String(model.version) }
+    }
+
+    /// The admission step every way in goes through (synchronous inference,
+    /// an async job's check before it is stored): routes to a version and
+    /// checks the request against it — inputs and outputs, the shared batch
+    /// size, a reshape, priority and timeout parameters — so a request
+    /// accepted to run later fails now if it ever would.
+    public func prepare(_ request: InferenceRequest, model name: String, version: String? = nil) throws(FerryError) -> PreparedRequest {
         guard !stopping.load(ordering: .relaxed) else {
             throw FerryError(.unavailable, "the server is shutting down")
         }
+        return try prepare(request, on: try servingVersion(name, version), name: name)
+    }
+
+    private func prepare(_ request: InferenceRequest, on model: LoadedModelVersion, name: String) throws(FerryError) -> PreparedRequest {
+        let config = model.configuration
+        let outputs = try model.clientSignature.validate(request, modelName: name)
+        let batchSize = try Self.batchSize(of: request, config: config, model: name)
+        let policy = model.executor.policy
+        return PreparedRequest(
+            modelName: name,
+            requestID: request.id,
+            model: model,
+            inputs: try Self.modelInputs(request.inputs, config: config, batchSize: batchSize),
+            outputs: outputs,
+            batchSize: batchSize,
+            priority: try policy.priority(of: request, model: name),
+            timeout: try policy.timeout(of: request))
+    }
+
+    /// Admits the request, runs it, and records statistics. Cancelling the
+    /// task, or `cancellation`, withdraws the request from the queue or stops its run.
+    public func infer(
+        _ request: InferenceRequest, model name: String, version: String? = nil, cancellation: Cancellation? = nil
+    ) async throws(FerryError) -> InferenceResponse {
         let started = ContinuousClock.now
+        guard !stopping.load(ordering: .relaxed) else {
+            throw FerryError(.unavailable, "the server is shutting down")
+        }
         var model = try servingVersion(name, version)
         // A version picked just before a swap or unload retired it refuses the
         // request; the table then names its successor (or says why there is none).
         for _ in 0..<3 {
-            if let response = try await run(request, on: model, name: name, started: started, cancellation: cancellation) {
+            let prepared: PreparedRequest
+            do throws(FerryError) {
+                prepared = try prepare(request, on: model, name: name)
+            } catch {
+                // A request refused by the version it reached counts as that version's failure, as in Triton.
+                Self.recordFailure(on: model, since: started)
+                throw error
+            }
+            if let response = try await run(prepared, started: started, cancellation: cancellation) {
                 return response
             }
             let next = try servingVersion(name, version)
@@ -93,40 +146,25 @@ public final class InferenceServer: Sendable {
         throw FerryError(.unavailable, "model '\(name)' is unloading")
     }
 
-    /// Checks everything `infer` checks before it queues a request, without
-    /// running it: a request accepted to run later fails now if it ever would.
-    public func check(_ request: InferenceRequest, model name: String, version: String? = nil) throws(FerryError) {
-        guard !stopping.load(ordering: .relaxed) else {
-            throw FerryError(.unavailable, "the server is shutting down")
-        }
-        let model = try servingVersion(name, version)
-        _ = try model.clientSignature.validate(request, modelName: name)
-        let batchSize = try Self.batchSize(of: request, config: model.configuration, model: name)
-        _ = try Self.modelInputs(request.inputs, config: model.configuration, batchSize: batchSize)
-        _ = try model.executor.policy.priority(of: request, model: name)
-        _ = try model.executor.policy.timeout(of: request)
+    private static func recordFailure(on model: LoadedModelVersion, since started: ContinuousClock.Instant) {
+        let total = ContinuousClock.now - started
+        model.statistics.recordFailure(total: total)
+        model.metrics.recordFailure(total: total)
     }
 
-    /// Runs a request on one loaded version; `nil` if that version was retired first.
-    private func run(
-        _ request: InferenceRequest,
-        on model: LoadedModelVersion,
-        name: String,
-        started: ContinuousClock.Instant,
-        cancellation: RequestCancellation?
-    ) async throws(FerryError) -> InferenceResponse? {
-        let config = model.configuration
+    /// Runs an admitted request on its version; `nil` if that version was retired first.
+    private func run(_ prepared: PreparedRequest, started: ContinuousClock.Instant, cancellation: Cancellation?) async throws(FerryError)
+        -> InferenceResponse?
+    {
+        let model = prepared.model
         do throws(FerryError) {
-            let outputNames = try model.clientSignature.validate(request, modelName: name)
-            let batchSize = try Self.batchSize(of: request, config: config, model: name)
-            let inputs = try Self.modelInputs(request.inputs, config: config, batchSize: batchSize)
-            let policy = model.executor.policy
             guard
                 let execution = try await model.executor.execute(
-                    inputs,
-                    outputs: outputNames,
-                    priority: try policy.priority(of: request, model: name),
-                    timeout: try policy.timeout(of: request),
+                    prepared.inputs,
+                    outputs: prepared.outputs,
+                    rows: prepared.batchSize,
+                    priority: prepared.priority,
+                    timeout: prepared.timeout,
                     cancellation: cancellation
                 )
             else { return nil }
@@ -134,15 +172,13 @@ public final class InferenceServer: Sendable {
             model.statistics.recordSuccess(total: total, queue: execution.queue, compute: execution.compute)
             model.metrics.recordSuccess(total: total, queue: execution.queue, compute: execution.compute)
             return InferenceResponse(
-                modelName: name,
-                modelVersion: String(model.version),
-                id: request.id,
-                outputs: Self.clientOutputs(execution.outputs, config: config, batchSize: batchSize)
+                modelName: prepared.modelName,
+                modelVersion: prepared.modelVersion,
+                id: prepared.requestID,
+                outputs: Self.clientOutputs(execution.outputs, config: model.configuration, batchSize: prepared.batchSize)
             )
         } catch {
-            let total = ContinuousClock.now - started
-            model.statistics.recordFailure(total: total)
-            model.metrics.recordFailure(total: total)
+            Self.recordFailure(on: model, since: started)
             throw error
         }
     }
@@ -181,7 +217,15 @@ public final class InferenceServer: Sendable {
         await manager.index(readyOnly: readyOnly)
     }
 
-    public func loadModel(_ name: String) async throws(FerryError) {
+    /// Loads (or reloads) a model from the repository. Triton's load request
+    /// may carry parameters that override the config or supply files; Ferry
+    /// reads the repository only, so any parameter is refused by name.
+    public func loadModel(_ name: String, parameterNames: [String] = []) async throws(FerryError) {
+        guard parameterNames.isEmpty else {
+            throw FerryError(
+                .invalidArgument,
+                "load parameters (\(parameterNames.sorted().joined(separator: ", "))) are not supported; change the repository instead")
+        }
         try checkModelControl()
         try await manager.load(name)
     }

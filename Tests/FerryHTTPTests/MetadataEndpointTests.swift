@@ -26,6 +26,34 @@ struct MetadataEndpointTests {
         }
     }
 
+    @Test("health answers carry a JSON body as the Open Inference Protocol shows it; HEAD answers like GET without one")
+    func healthBodies() async throws {
+        try await withV2Router(broken: true) { client, _ in
+            let live = try await client.execute(uri: "/v2/health/live", method: .get)
+            #expect(try JSONParser.parse(Data(buffer: live.body)) == .object(["live": .bool(true)]))
+            let ready = try await client.execute(uri: "/v2/health/ready", method: .get)
+            #expect(try JSONParser.parse(Data(buffer: ready.body))["ready"] == .bool(false))
+            let model = try await client.execute(uri: "/v2/models/mlp/ready", method: .get)
+            #expect(try JSONParser.parse(Data(buffer: model.body)) == .object(["name": .string("mlp"), "ready": .bool(true)]))
+            let broken = try await client.execute(uri: "/v2/models/broken/ready", method: .get)
+            let brokenBody = try JSONParser.parse(Data(buffer: broken.body))
+            #expect(brokenBody["ready"] == .bool(false))
+            #expect(brokenBody["error"] == .string("model 'broken' is not ready"))
+            let unknown = try await client.execute(uri: "/v2/models/nope/ready", method: .get)
+            #expect(unknown.status == .notFound)
+            #expect(try JSONParser.parse(Data(buffer: unknown.body)) == .object(["error": .string("unknown model 'nope'")]))
+
+            for (path, status) in [
+                ("/v2/health/live", HTTPResponse.Status.ok), ("/v2/health/ready", .badRequest), ("/v2/models/mlp/ready", .ok),
+                ("/v2/models/mlp/versions/1/ready", .ok), ("/v2/models/nope/ready", .notFound),
+            ] {
+                let head = try await client.execute(uri: path, method: .head)
+                #expect(head.status == status, "HEAD \(path)")
+                #expect(head.body.readableBytes == 0, "HEAD \(path)")
+            }
+        }
+    }
+
     @Test("server metadata lists the supported extensions")
     func serverMetadata() async throws {
         try await withV2Router { client, _ in

@@ -49,8 +49,12 @@ struct InferenceServerTests {
         #expect(broken.code == .unavailable)
         #expect(broken.message.hasPrefix("model 'broken' is not ready (UNAVAILABLE: model 'broken' failed to load"))
         // One broken model does not stop the others, but the server is not ready (strict readiness).
-        #expect(server.isModelReady("mlp"))
+        #expect(try server.modelReadiness("mlp"))
+        #expect(try !server.modelReadiness("broken"))
         #expect(await server.isReady() == false)
+        // Readiness has one rule for every frontend: an unknown model is not found, not merely not ready.
+        let unknownReadiness = #expect(throws: FerryError.self) { try server.modelReadiness("nope") }
+        #expect(unknownReadiness?.code == .notFound)
     }
 
     @Test("requests are validated against the configured shape and batch size")
@@ -94,5 +98,12 @@ struct InferenceServerTests {
         let server = InferenceServer(manager: manager)
         #expect(try await server.infer(mlpRequest(), model: "mlp").modelVersion == "1")
         #expect(await server.isReady())
+    }
+}
+
+extension InferenceServer {
+    /// Readiness as a test reads it: an unknown model counts as not ready.
+    func isModelReady(_ name: String, version: String? = nil) -> Bool {
+        (try? modelReadiness(name, version: version)) ?? false
     }
 }

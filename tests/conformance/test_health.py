@@ -69,8 +69,9 @@ def test_unknown_model_is_not_ready_over_http_client(server):
 
 
 def test_unknown_model_ready_over_grpc_is_not_found_or_false(server):
-    # Triton answers ModelReady for an unknown model with ready=false; Ferry's
-    # status mapping makes it NOT_FOUND. Either is accepted, ready=true is not.
+    # Triton answers ModelReady for an unknown model with ready=false; Ferry has
+    # one readiness rule for both protocols, so gRPC says NOT_FOUND as HTTP says
+    # 404. Either is accepted, ready=true is not.
     c = server.client("grpc")
     try:
         try:

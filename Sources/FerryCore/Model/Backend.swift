@@ -11,12 +11,12 @@ public protocol ModelSession: Sendable {
 
     /// The same, stoppable through `cancellation` while it runs (a cancelled
     /// run throws `FerryError` with code `.cancelled`).
-    func run(_ inputs: [Tensor], outputs: [String], cancellation: RunCancellation) throws(FerryError) -> [Tensor]
+    func run(_ inputs: [Tensor], outputs: [String], cancellation: Cancellation) throws(FerryError) -> [Tensor]
 }
 
 extension ModelSession {
     /// Backends that cannot stop a run check only before starting it.
-    public func run(_ inputs: [Tensor], outputs: [String], cancellation: RunCancellation) throws(FerryError) -> [Tensor] {
+    public func run(_ inputs: [Tensor], outputs: [String], cancellation: Cancellation) throws(FerryError) -> [Tensor] {
         if cancellation.isCancelled { throw FerryError(.cancelled, "the run was cancelled") }
         return try run(inputs, outputs: outputs)
     }

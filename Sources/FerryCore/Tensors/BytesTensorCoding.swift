@@ -23,29 +23,41 @@ public enum BytesTensorCoding {
 
     /// Splits serialized elements; fails if a length runs past the end.
     public static func decode(_ data: Data, tensorName: String) throws(FerryError) -> [Data] {
-        var elements: [Data] = []
-        var offset = data.startIndex
-        while offset < data.endIndex {
-            guard data.endIndex - offset >= 4 else {
-                throw FerryError(.invalidArgument, "BYTES tensor '\(tensorName)' ends inside an element's 4-byte length prefix")
-            }
-            let count =
-                Int(data[offset]) | Int(data[offset + 1]) << 8 | Int(data[offset + 2]) << 16 | Int(data[offset + 3]) << 24
-            offset += 4
-            guard data.endIndex - offset >= count else {
-                throw FerryError(
-                    .invalidArgument,
-                    "BYTES tensor '\(tensorName)' element \(elements.count) declares \(count) bytes but only \(data.endIndex - offset) remain"
-                )
-            }
-            elements.append(data[offset..<offset + count])
-            offset += count
-        }
-        return elements
+        let offsets = try elementOffsets(data, tensorName: tensorName)
+        let base = data.startIndex
+        return zip(offsets, offsets.dropFirst()).map { start, end in data[(base + start + 4)..<(base + end)] }
     }
 
     /// Counts serialized elements without copying them.
     public static func count(_ data: Data, tensorName: String) throws(FerryError) -> Int {
-        try decode(data, tensorName: tensorName).count
+        try elementOffsets(data, tensorName: tensorName).count - 1
+    }
+
+    /// Where each element (its length prefix) starts, relative to the data's
+    /// start, followed by the end: the one reader of the layout, so every
+    /// caller refuses a malformed tensor with the same sentence.
+    public static func elementOffsets(_ data: Data, tensorName: String) throws(FerryError) -> [Int] {
+        var offsets = [0]
+        var offset = 0
+        let base = data.startIndex
+        let total = data.count
+        while offset < total {
+            guard total - offset >= 4 else {
+                throw FerryError(.invalidArgument, "BYTES tensor '\(tensorName)' ends inside an element's 4-byte length prefix")
+            }
+            let count =
+                Int(data[base + offset]) | Int(data[base + offset + 1]) << 8 | Int(data[base + offset + 2]) << 16
+                | Int(data[base + offset + 3]) << 24
+            offset += 4
+            guard total - offset >= count else {
+                throw FerryError(
+                    .invalidArgument,
+                    "BYTES tensor '\(tensorName)' element \(offsets.count - 1) declares \(count) bytes but only \(total - offset) remain"
+                )
+            }
+            offset += count
+            offsets.append(offset)
+        }
+        return offsets
     }
 }

@@ -27,11 +27,6 @@ package enum BatchAssembler {
         }
     }
 
-    /// The batch size of a request: the first dimension of its inputs.
-    package static func batchSize(of inputs: [Tensor]) -> Int {
-        inputs.first?.shape.dimensions.first ?? 1
-    }
-
     /// One tensor per input name holding every request's rows in order.
     /// BYTES rows concatenate as they are: each element carries its own length.
     package static func merge(_ requests: [[Tensor]]) -> [Tensor] {
@@ -93,23 +88,11 @@ package enum BatchAssembler {
 
     /// Byte offsets (relative to the data's start) where each row of a BYTES tensor begins, plus its end.
     private static func bytesRowOffsets(_ tensor: Tensor, rows: Int, elementsPerRow: Int) throws(FerryError) -> [Int] {
-        var offsets = [0]
-        offsets.reserveCapacity(rows + 1)
-        var offset = 0
-        let bytes = tensor.data
-        let base = bytes.startIndex
-        for _ in 0..<rows {
-            for _ in 0..<elementsPerRow {
-                guard bytes.count - offset >= 4 else {
-                    throw FerryError(.internal, "BYTES output '\(tensor.name)' is shorter than its shape")
-                }
-                let length =
-                    Int(bytes[base + offset]) | Int(bytes[base + offset + 1]) << 8 | Int(bytes[base + offset + 2]) << 16
-                    | Int(bytes[base + offset + 3]) << 24
-                offset += 4 + length
-            }
-            offsets.append(offset)
+        let elements = try BytesTensorCoding.elementOffsets(tensor.data, tensorName: tensor.name)
+        guard elements.count - 1 >= rows * elementsPerRow else {
+            throw FerryError(.internal, "BYTES output '\(tensor.name)' is shorter than its shape")
         }
-        return offsets
+        guard elementsPerRow > 0 else { return [Int](repeating: 0, count: rows + 1) }
+        return stride(from: 0, through: rows * elementsPerRow, by: elementsPerRow).map { elements[$0] }
     }
 }

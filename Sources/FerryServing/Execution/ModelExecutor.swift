@@ -28,7 +28,7 @@ final class ModelExecutor: @unchecked Sendable {
         var batchRows: Int
     }
 
-    fileprivate struct Job: QueuedJob {
+    fileprivate struct QueuedRequest: Queued {
         let id: UInt64
         let inputs: [Tensor]
         let outputs: [String]
@@ -45,14 +45,14 @@ final class ModelExecutor: @unchecked Sendable {
     private let sessions: [any ModelSession]
     private let onExecution: @Sendable (_ rows: Int, _ compute: Duration) -> Void
     private let condition = ConditionLock()
-    private var queue: RequestQueue<Job>
+    private var queue: RequestQueue<QueuedRequest>
     private let nextID = Atomic<UInt64>(0)
     private var accepting = true
     /// Requests in executions now running.
     private var running = 0
     /// Runs of a single request, which its cancellation may stop (a batch of
     /// several runs on: the other requests still want their answers).
-    private var stoppable: [UInt64: RunCancellation] = [:]
+    private var stoppable: [UInt64: Cancellation] = [:]
     private var liveThreads = 0
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -83,9 +83,10 @@ final class ModelExecutor: @unchecked Sendable {
     func execute(
         _ inputs: [Tensor],
         outputs: [String],
+        rows: Int,
         priority: Int,
         timeout: Duration?,
-        cancellation: RequestCancellation? = nil
+        cancellation: Cancellation? = nil
     ) async throws(FerryError) -> Execution? {
         let id = nextID.add(1, ordering: .relaxed).newValue
         cancellation?.install { [self] in cancel(id) }
@@ -93,12 +94,12 @@ final class ModelExecutor: @unchecked Sendable {
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<Execution, FerryError>?, Never>) in
                 let now = ContinuousClock.now
-                let job = Job(
+                let job = QueuedRequest(
                     id: id,
                     inputs: inputs,
                     outputs: outputs,
                     batchKey: BatchAssembler.Key(inputs: inputs, outputs: outputs),
-                    rows: policy.maxBatchSize > 0 ? BatchAssembler.batchSize(of: inputs) : 1,
+                    rows: rows,
                     priority: priority,
                     enqueued: now,
                     deadline: timeout.map { now + $0 },
@@ -129,7 +130,7 @@ final class ModelExecutor: @unchecked Sendable {
 
     // MARK: Queue operations (each takes the lock)
 
-    private func enqueue(_ job: Job, cancelled: Bool) {
+    private func enqueue(_ job: QueuedRequest, cancelled: Bool) {
         condition.lock()
         guard accepting else {
             condition.unlock()
@@ -228,7 +229,7 @@ final class ModelExecutor: @unchecked Sendable {
             }
             queue.remove(batch)
             running += batch.count
-            let cancellation = batch.count == 1 ? RunCancellation() : nil
+            let cancellation = batch.count == 1 ? Cancellation() : nil
             if let cancellation { stoppable[head.id] = cancellation }
             condition.unlock()
             run(batch, on: session, cancellation: cancellation)
@@ -238,7 +239,7 @@ final class ModelExecutor: @unchecked Sendable {
         }
     }
 
-    private func run(_ batch: [Job], on session: any ModelSession, cancellation: RunCancellation?) {
+    private func run(_ batch: [QueuedRequest], on session: any ModelSession, cancellation: Cancellation?) {
         let started = ContinuousClock.now
         let sizes = batch.map { $0.rows }
         let rows = sizes.reduce(0, +)

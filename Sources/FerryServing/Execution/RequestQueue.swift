@@ -3,7 +3,7 @@ import FerryCore
 /// Requests waiting for a model instance: one FIFO per priority level
 /// (1 highest), plus the requests whose timeout passed under the DELAY
 /// action, which go after everything else.
-struct RequestQueue<Job: QueuedJob> {
+struct RequestQueue<Job: Queued> {
     private var levels: [[Job]]
     private var delayed: [Job] = []
 
@@ -73,7 +73,7 @@ struct RequestQueue<Job: QueuedJob> {
 }
 
 /// What the queue needs to know about a job.
-protocol QueuedJob {
+protocol Queued {
     var id: UInt64 { get }
     var priority: Int { get }
     var rows: Int { get }
