@@ -29,16 +29,8 @@ public enum GRPCTensorCoding {
         var inputs: [Tensor] = []
         inputs.reserveCapacity(message.inputs.count)
         for (index, input) in message.inputs.enumerated() {
-            let datatype: DataType
-            do {
-                datatype = try DataType(v2Name: input.datatype)
-            } catch {
-                throw FerryError(.invalidArgument, "input '\(input.name)': \(error.message)")
-            }
-            guard input.shape.allSatisfy({ $0 >= 0 }) else {
-                throw FerryError(.invalidArgument, "input '\(input.name)': 'shape' must hold non-negative integers")
-            }
-            let shape = TensorShape(input.shape.map { Int(clamping: $0) })
+            let datatype = try TensorHeader.datatype(input.datatype, role: "input", tensor: input.name)
+            let shape = try TensorHeader.shape(input.shape, role: "input", tensor: input.name)
             let data =
                 useRaw
                 ? message.rawInputContents[index]
@@ -102,7 +94,7 @@ public enum GRPCTensorCoding {
         shape: TensorShape,
         name: String
     ) throws(FerryError) -> Data {
-        let expected = shape.elementCount ?? -1
+        let expected = shape.elementCount ?? 0  // TensorHeader.shape refused shapes without a count
         func checked<Source>(_ values: [Source], _ field: String) throws(FerryError) -> [Source] {
             guard values.count == expected else {
                 throw FerryError(
@@ -190,8 +182,8 @@ extension GRPCTensorCoding {
         }
         var outputs: [Tensor] = []
         for (index, output) in message.outputs.enumerated() {
-            let datatype = try DataType(v2Name: output.datatype)
-            let shape = TensorShape(output.shape.map { Int(clamping: $0) })
+            let datatype = try TensorHeader.datatype(output.datatype, role: "output", tensor: output.name)
+            let shape = try TensorHeader.shape(output.shape, role: "output", tensor: output.name)
             let data =
                 useRaw
                 ? message.rawOutputContents[index] : try typedData(output.contents, datatype: datatype, shape: shape, name: output.name)

@@ -33,6 +33,10 @@ struct InferenceRequestTests {
                 #"{"inputs": [{"name": "a", "shape": [-1], "datatype": "FP32", "data": [1]}]}"#,
                 "input 'a': 'shape' must be an array of non-negative integers"
             ),
+            (
+                #"{"inputs": [{"name": "a", "shape": [4294967296, 4294967296], "datatype": "FP32", "data": [1]}]}"#,
+                "input 'a': shape [4294967296, 4294967296] holds more elements than any tensor can"
+            ),
             (#"{"inputs": [{"name": "a", "shape": [1], "datatype": "FP32"}]}"#, "input 'a' has no 'data'"),
             (#"{"inputs": [], "outputs": [{"nam": "x"}]}"#, "output 0 in 'outputs' has no 'name' string"),
             (#"{"inputs": [], "id": 5}"#, "'id' must be a string, not a number"),

@@ -59,15 +59,15 @@ extension InferenceRequest {
         )
     }
 
-    static func decodeShape(_ value: JSONValue?, inputName: String) throws(FerryError) -> TensorShape {
-        let problem = FerryError(.invalidArgument, "input '\(inputName)': 'shape' must be an array of non-negative integers")
+    static func decodeShape(_ value: JSONValue?, role: String, tensorName: String) throws(FerryError) -> TensorShape {
+        let problem = FerryError(.invalidArgument, "\(role) '\(tensorName)': 'shape' must be an array of non-negative integers")
         guard case .array(let elements)? = value else { throw problem }
         var dimensions: [Int] = []
         for element in elements {
-            guard case .number(let literal) = element, let dimension = Int(literal), dimension >= 0 else { throw problem }
+            guard case .number(let literal) = element, let dimension = Int(literal) else { throw problem }
             dimensions.append(dimension)
         }
-        return TensorShape(dimensions)
+        return try TensorHeader.shape(dimensions, role: role, tensor: tensorName)
     }
 
     static func decodeParameters(_ value: JSONValue?, owner: String) throws(FerryError) -> InferenceParameters {

@@ -30,13 +30,8 @@ struct V2TensorDecoder {
         guard case .string(let typeName)? = object["datatype"] else {
             throw FerryError(.invalidArgument, "\(role) '\(name)' has no 'datatype' string")
         }
-        let datatype: DataType
-        do {
-            datatype = try DataType(v2Name: typeName)
-        } catch {
-            throw FerryError(.invalidArgument, "\(role) '\(name)': \(error.message)")
-        }
-        let shape = try InferenceRequest.decodeShape(object["shape"], inputName: name)
+        let datatype = try TensorHeader.datatype(typeName, role: role, tensor: name)
+        let shape = try InferenceRequest.decodeShape(object["shape"], role: role, tensorName: name)
         let parameters = try InferenceRequest.decodeParameters(object["parameters"], owner: "\(role) '\(name)'")
         if let size = parameters["binary_data_size"] {
             guard let byteCount = size.intValue, byteCount >= 0 else {
