@@ -14,10 +14,10 @@ struct HealthRoutes {
         let routes: [(RouterPath, @Sendable (Parameters) async throws -> Response)] = [
             ("/v2/health/live", { @Sendable _ in live() }),
             ("/v2/health/ready", { @Sendable _ in await ready() }),
-            ("/v2/models/:model/ready", { @Sendable parameters in try modelReady(parameters.require("model"), version: nil) }),
+            ("/v2/models/:model/ready", { @Sendable parameters in try modelReady(parameters.decoded("model"), version: nil) }),
             (
                 "/v2/models/:model/versions/:version/ready",
-                { @Sendable parameters in try modelReady(parameters.require("model"), version: parameters.require("version")) }
+                { @Sendable parameters in try modelReady(parameters.decoded("model"), version: parameters.decoded("version")) }
             ),
         ]
         for (path, answer) in routes {

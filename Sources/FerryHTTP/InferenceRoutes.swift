@@ -21,11 +21,11 @@ struct InferenceRoutes {
 
     func register(on router: Router<FerryRequestContext>) {
         router.post("/v2/models/:model/infer") { request, context in
-            try await infer(request, model: context.parameters.require("model"), version: nil, connection: context.connection)
+            try await infer(request, model: context.parameters.decoded("model"), version: nil, connection: context.connection)
         }
         router.post("/v2/models/:model/versions/:version/infer") { request, context in
             try await infer(
-                request, model: context.parameters.require("model"), version: context.parameters.require("version"),
+                request, model: context.parameters.decoded("model"), version: context.parameters.decoded("version"),
                 connection: context.connection)
         }
     }

@@ -34,11 +34,11 @@ struct JobRoutes {
             }
         }
         router.get("/v2/jobs/:id") { _, context in
-            let (job, response) = try await jobs.job(try context.parameters.require("id"))
+            let (job, response) = try await jobs.job(try context.parameters.decoded("id"))
             return Response.json(Array(job.document(response: response)))
         }
         router.delete("/v2/jobs/:id") { _, context in
-            let job = try await jobs.cancel(try context.parameters.require("id"))
+            let job = try await jobs.cancel(try context.parameters.decoded("id"))
             return Response.json(Array(job.document()))
         }
     }

@@ -17,19 +17,19 @@ struct MetadataRoutes {
             }
         }
         router.get("/v2/models/:model") { _, context in
-            try modelMetadata(context.parameters.require("model"), version: nil)
+            try modelMetadata(context.parameters.decoded("model"), version: nil)
         }
         router.get("/v2/models/:model/versions/:version") { _, context in
-            try modelMetadata(context.parameters.require("model"), version: context.parameters.require("version"))
+            try modelMetadata(context.parameters.decoded("model"), version: context.parameters.decoded("version"))
         }
         router.get("/v2/models/:model/config") { _, context in
-            let config = try server.modelConfiguration(try context.parameters.require("model"))
+            let config = try server.modelConfiguration(try context.parameters.decoded("model"))
             return Response.json { $0.modelConfiguration(config) }
         }
         router.get("/v2/models/:model/versions/:version/config") { _, context in
             let config = try server.modelConfiguration(
-                try context.parameters.require("model"),
-                version: try context.parameters.require("version")
+                try context.parameters.decoded("model"),
+                version: try context.parameters.decoded("version")
             )
             return Response.json { $0.modelConfiguration(config) }
         }
@@ -37,10 +37,10 @@ struct MetadataRoutes {
             try statistics(nil, nil)
         }
         router.get("/v2/models/:model/stats") { _, context in
-            try statistics(context.parameters.require("model"), nil)
+            try statistics(context.parameters.decoded("model"), nil)
         }
         router.get("/v2/models/:model/versions/:version/stats") { _, context in
-            try statistics(context.parameters.require("model"), context.parameters.require("version"))
+            try statistics(context.parameters.decoded("model"), context.parameters.decoded("version"))
         }
     }
 

@@ -30,7 +30,7 @@ struct RepositoryRoutes {
             }
         }
         router.post("/v2/repository/models/:model/load") { request, context in
-            let name = try context.parameters.require("model")
+            let name = try context.parameters.decoded("model")
             let body = try await JSONBody.read(request, limit: 1 << 20)
             var parameterNames: [String] = []
             if case .object(let parameters)? = body?["parameters"] { parameterNames = Array(parameters.keys) }
@@ -38,7 +38,7 @@ struct RepositoryRoutes {
             return Response(status: .ok)
         }
         router.post("/v2/repository/models/:model/unload") { _, context in
-            try await server.unloadModel(try context.parameters.require("model"))
+            try await server.unloadModel(try context.parameters.decoded("model"))
             return Response(status: .ok)
         }
     }

@@ -18,15 +18,17 @@ func withV2Router(
     broken: Bool = false,
     maxRequestBytes: Int = 64 << 20,
     mode: ModelManager.ControlMode = .explicit,
+    renamed: [String: String] = [:],
     _ test: @Sendable (any TestClientProtocol, InferenceServer) async throws -> Void
 ) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-http-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: directory) }
-    for model in models {
+    // `renamed` serves a fixture under another name: model name → fixture.
+    for (model, fixture) in models.map({ ($0, $0) }) + renamed.sorted(by: { $0.key < $1.key }) {
         let version = directory.appendingPathComponent("\(model)/1")
         try FileManager.default.createDirectory(at: version, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
-            at: repositoryRoot.appendingPathComponent("Tests/Fixtures/models/\(model).onnx"),
+            at: repositoryRoot.appendingPathComponent("Tests/Fixtures/models/\(fixture).onnx"),
             to: version.appendingPathComponent("model.onnx")
         )
     }

@@ -26,6 +26,28 @@ struct MetadataEndpointTests {
         }
     }
 
+    @Test("model names in paths are percent-decoded once: spaces and non-ASCII names reach their model")
+    func percentEncodedNames() async throws {
+        try await withV2Router(models: [], renamed: ["my model": "mlp", "modèle": "mlp"]) { client, _ in
+            let spaced = try await client.execute(uri: "/v2/models/my%20model/ready", method: .get)
+            #expect(spaced.status == .ok)
+            #expect(try JSONParser.parse(Data(buffer: spaced.body))["name"] == .string("my model"))
+            let accented = try await client.execute(uri: "/v2/models/mod%C3%A8le", method: .get)
+            #expect(accented.status == .ok)
+            #expect(try JSONParser.parse(Data(buffer: accented.body))["name"] == .string("modèle"))
+            let request = #"{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[\#((0..<64).map { _ in "0.5" }.joined(separator: ","))]}]}"#
+            let inferred = try await client.execute(
+                uri: "/v2/models/mod%C3%A8le/versions/1/infer", method: .post, body: ByteBuffer(string: request))
+            #expect(inferred.status == .ok, "\(String(buffer: inferred.body))")
+            #expect(try JSONParser.parse(Data(buffer: inferred.body))["model_name"] == .string("modèle"))
+            let malformed = try await client.execute(uri: "/v2/models/my%2model/ready", method: .get)
+            #expect(malformed.status == .badRequest)
+            #expect(
+                try JSONParser.parse(Data(buffer: malformed.body))
+                    == .object(["error": .string("the path segment 'my%2model' is not valid percent-encoded UTF-8")]))
+        }
+    }
+
     @Test("health answers carry a JSON body as the Open Inference Protocol shows it; HEAD answers like GET without one")
     func healthBodies() async throws {
         try await withV2Router(broken: true) { client, _ in

@@ -38,6 +38,8 @@ FIXTURE_MODELS = ["mlp", *IDENTITY_MODELS, "strings", "multi_io", "classifier_no
 GOOD_MODELS = [*FIXTURE_MODELS, "digits"]
 # A model whose model.onnx is a truncated protobuf: it fails to load.
 BROKEN_MODEL = "broken"
+# A name that must be percent-encoded in a URL (tritonclient quotes it).
+SPACED_MODEL = "my mlp ü"
 
 # Transports a behaviour shared by both protocols is checked over. HTTP is
 # checked with the JSON tensor encoding and with the binary tensor extension.
@@ -135,6 +137,7 @@ def build_main_repository(repo: Path) -> Path:
     digits = EXAMPLES / "models" / "digits"
     add_model(repo, "digits", digits / "1" / "model.onnx", digits / "config.pbtxt")
     add_model(repo, BROKEN_MODEL, FIXTURES / "corrupt.onnx")
+    add_model(repo, SPACED_MODEL, FIXTURES / "mlp.onnx")
     return repo
 
 

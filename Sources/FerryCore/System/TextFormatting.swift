@@ -58,4 +58,28 @@ extension StringProtocol {
 
     /// Percent-encoded for a query parameter's name or value (`scope=repository:a/b:pull`).
     public var percentEncodedQueryValue: String { percentEncodedPathSegment }
+
+    /// The text a percent-encoded URL path segment stands for (`my%20model` →
+    /// `my model`), or nil when an escape is malformed or the bytes are not UTF-8.
+    public var percentDecoded: String? {
+        var bytes: [UInt8] = []
+        var iterator = utf8.makeIterator()
+        func hex(_ byte: UInt8?) -> UInt8? {
+            switch byte {
+            case let digit? where digit >= UInt8(ascii: "0") && digit <= UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+            case let letter? where letter >= UInt8(ascii: "a") && letter <= UInt8(ascii: "f"): letter - UInt8(ascii: "a") + 10
+            case let letter? where letter >= UInt8(ascii: "A") && letter <= UInt8(ascii: "F"): letter - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = hex(iterator.next()), let low = hex(iterator.next()) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
 }
