@@ -47,7 +47,7 @@ struct InferenceRoutes {
             } else {
                 try await server.infer(inference, model: model, version: version)
             }
-        return try encode(response, for: inference)
+        return try encode(response, for: inference, clientSpeaksBinary: request.headers[Self.headerLength] != nil)
     }
 
     /// The body is a JSON request, a JSON header followed by binary tensor data
@@ -57,7 +57,10 @@ struct InferenceRoutes {
         guard let value = headers[Self.headerLength] else {
             return try InferenceRequest(v2JSON: body)
         }
-        guard let headerLength = Int(value), headerLength >= 0, headerLength <= body.count else {
+        // Digits only: Int("+104") would accept a sign no HTTP length field has.
+        guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let headerLength = Int(value),
+            headerLength <= body.count
+        else {
             throw FerryError(
                 .invalidArgument,
                 "Inference-Header-Content-Length is '\(value)', but the body has \(body.count) bytes"
@@ -106,13 +109,23 @@ struct InferenceRoutes {
     }
 
     /// Outputs go back as JSON unless the request asks for binary data, per
-    /// output (`binary_data`) or for all (`binary_data_output`).
-    private func encode(_ response: InferenceResponse, for request: InferenceRequest) throws(FerryError) -> Response {
+    /// output (`binary_data`) or for all (`binary_data_output`). A BYTES output
+    /// that is not UTF-8 text cannot be a JSON string without changing its
+    /// bytes: it goes back as binary data when the client sent binary data
+    /// itself and did not ask for that output as JSON; otherwise the codec
+    /// refuses it with a message that says how to ask for it.
+    private func encode(_ response: InferenceResponse, for request: InferenceRequest, clientSpeaksBinary: Bool) throws(FerryError)
+        -> Response
+    {
         let allBinary = request.parameters["binary_data_output"]?.boolValue ?? false
         var binary = Set<String>()
         for output in response.outputs {
-            let requested = request.outputs.first { $0.name == output.name }
-            if requested?.parameters["binary_data"]?.boolValue ?? allBinary { binary.insert(output.name) }
+            let asked = request.outputs.first { $0.name == output.name }?.parameters["binary_data"]?.boolValue
+            if asked ?? allBinary {
+                binary.insert(output.name)
+            } else if clientSpeaksBinary, asked != false, try TensorJSONCoding.firstNonTextElement(output) != nil {
+                binary.insert(output.name)
+            }
         }
         guard !binary.isEmpty else {
             return .json(Array(try response.v2JSON()))

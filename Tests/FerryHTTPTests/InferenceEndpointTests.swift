@@ -57,6 +57,48 @@ struct InferenceEndpointTests {
         }
     }
 
+    @Test("BYTES outputs that are not UTF-8 are never altered: binary for a client that sends binary, else a clear refusal")
+    func nonTextBytes() async throws {
+        try await withV2Router { client, _ in
+            let elements: [[UInt8]] = [[0xff, 0xfe], Array("ok".utf8), [0xc3]]
+            let input = BytesTensorCoding.encode(elements)
+            for (outputs, expectBinary) in [("", true), (#","outputs":[{"name":"y","parameters":{"binary_data":false}}]"#, false)] {
+                let header =
+                    #"{"inputs":[{"name":"x","shape":[1,3],"datatype":"BYTES","parameters":{"binary_data_size":\#(input.count)}}]\#(outputs)}"#
+                var body = ByteBuffer(string: header)
+                body.writeBytes(input)
+                let response = try await client.execute(
+                    uri: "/v2/models/identity_bytes/infer", method: .post, headers: [headerLengthField: String(header.utf8.count)],
+                    body: body)
+                if expectBinary {
+                    #expect(response.status == .ok)
+                    let jsonLength = try #require(response.headers[headerLengthField].flatMap { Int($0) })
+                    let binary = Data(Array(response.body.readableBytesView)[jsonLength...])
+                    #expect(try BytesTensorCoding.decode(binary, tensorName: "y").map { Array($0) } == elements)
+                } else {
+                    #expect(response.status == .badRequest)
+                    #expect(
+                        response.json["error"]?.stringValue
+                            == #"BYTES tensor 'y' element 0 is not UTF-8 text, which a JSON string cannot carry unaltered: ask for it as binary data (the binary tensor extension, "binary_data": true)"#
+                    )
+                }
+            }
+        }
+    }
+
+    @Test("Inference-Header-Content-Length takes digits only")
+    func headerLengthDigitsOnly() async throws {
+        try await withV2Router { client, _ in
+            let header = #"{"inputs":[{"name":"x","shape":[1,3],"datatype":"BYTES","data":["a","b","c"]}]}"#
+            // (Surrounding spaces are not part of a field value: HTTP parsers strip them.)
+            for value in ["+\(header.utf8.count)", "-0", "0x4f", ""] {
+                let response = try await client.execute(
+                    uri: "/v2/models/identity_bytes/infer", method: .post, headers: [headerLengthField: value], body: ByteBuffer(string: header))
+                #expect(response.status == .badRequest, "'\(value)'")
+            }
+        }
+    }
+
     @Test("binary_data_output returns every output as binary")
     func binaryDataOutput() async throws {
         try await withV2Router { client, _ in

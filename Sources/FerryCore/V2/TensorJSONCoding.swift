@@ -95,8 +95,29 @@ public enum TensorJSONCoding {
         case .bf16: writer.list(try tensor.values(as: BFloat16.self)) { $0.floatingPoint($1.floatValue) }
         case .fp32: writer.list(try tensor.values(as: Float.self)) { $0.floatingPoint($1) }
         case .fp64: writer.list(try tensor.values(as: Double.self)) { $0.floatingPoint($1) }
-        case .bytes: writer.list(try tensor.byteElements()) { $0.string(utf8: $1) }
+        case .bytes:
+            let elements = try tensor.byteElements()
+            if let index = firstNonText(elements) { throw notText(tensor.name, index) }
+            writer.list(elements) { $0.string(utf8: $1) }
         }
+    }
+
+    /// The index of the first element of a BYTES tensor that is not UTF-8
+    /// text, which a JSON string cannot carry without altering it; nil if all are.
+    public static func firstNonTextElement(_ tensor: Tensor) throws(FerryError) -> Int? {
+        guard tensor.datatype == .bytes else { return nil }
+        return firstNonText(try tensor.byteElements())
+    }
+
+    private static func firstNonText(_ elements: [Data]) -> Int? {
+        elements.firstIndex { String(validating: $0, as: UTF8.self) == nil }
+    }
+
+    private static func notText(_ name: String, _ index: Int) -> FerryError {
+        FerryError(
+            .invalidArgument,
+            "BYTES tensor '\(name)' element \(index) is not UTF-8 text, which a JSON string cannot carry unaltered: ask for it as binary data (the binary tensor extension, \"binary_data\": true)"
+        )
     }
 
     /// Writes element `index` of the tensor as one JSON value.
@@ -118,7 +139,10 @@ public enum TensorJSONCoding {
         case .bf16: writer.floatingPoint(load(BFloat16.self).floatValue)
         case .fp32: writer.floatingPoint(load(Float.self))
         case .fp64: writer.floatingPoint(load(Double.self))
-        case .bytes: writer.string(utf8: try tensor.byteElements()[index])
+        case .bytes:
+            let element = try tensor.byteElements()[index]
+            guard String(validating: element, as: UTF8.self) != nil else { throw notText(tensor.name, index) }
+            writer.string(utf8: element)
         }
     }
 
