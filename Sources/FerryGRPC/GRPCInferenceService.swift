@@ -80,6 +80,9 @@ public struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleService
     ) async throws {
         // An idle stream must not hold a graceful shutdown until the drain timeout:
         // stop reading new requests once shutdown starts (the current one finishes).
+        // Messages the client sent that were not read then are never run, and
+        // ending with OK would hide that: the stream ends UNAVAILABLE instead,
+        // so the client knows to send them again (to another replica).
         for try await message in request.cancelOnGracefulShutdown() {
             var reply = Inference_ModelStreamInferResponse()
             do throws(FerryError) {
@@ -94,6 +97,11 @@ public struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleService
                 reply.inferResponse.modelVersion = message.modelVersion
             }
             try await response.write(reply)
+        }
+        if Task.isShuttingDownGracefully {
+            throw RPCError(
+                code: .unavailable,
+                message: "the server is shutting down: requests sent on this stream after the last answer were not run; send them again")
         }
     }
 

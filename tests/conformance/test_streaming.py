@@ -4,15 +4,23 @@ start_stream / async_stream_infer / stop_stream."""
 from __future__ import annotations
 
 import queue
+import signal
+import time
 
 import pytest
 
 from conformance_support import (
+    FIXTURES,
+    GRPC_STATUS,
+    SERVER_STOP_TIMEOUT_S,
+    add_model,
     assert_response_matches,
     case,
     case_names,
     make_inputs,
     response_id,
+    start_server,
+    stop_server,
 )
 
 STREAM_TIMEOUT_S = 30.0
@@ -124,3 +132,43 @@ def test_stop_stream_waits_for_pending_responses(server):
         assert all(error is None for _, error in got), [str(e) for _, e in got if e]
     finally:
         c.close()
+
+
+def test_sigterm_answers_every_read_request_or_ends_the_stream_unavailable(tmp_path_factory):
+    # Thousands of requests are queued on one stream, then the server gets
+    # SIGTERM while it works through them. Requests it had not read when the
+    # shutdown began are never run; the stream must then end UNAVAILABLE
+    # (never OK), so the client knows which ones to send again.
+    root = tmp_path_factory.mktemp("stream-sigterm")
+    repo = root / "models"
+    add_model(repo, "mlp", FIXTURES / "mlp.onnx")
+    server = start_server(repo, root / "ferry.log", [], ["mlp"])
+    client = server.client("grpc")
+    try:
+        responses: queue.Queue = queue.Queue()
+        client.start_stream(callback=lambda result, error: responses.put((result, error)))
+        inputs = make_inputs("grpc", case("mlp", "batch3")["request"]["inputs"])
+        sent = 3000
+        for i in range(sent):
+            client.async_stream_infer("mlp", inputs, request_id=f"s{i}")
+        while responses.qsize() < 50:
+            time.sleep(0.001)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=SERVER_STOP_TIMEOUT_S) == 0, server.log_tail()
+        got = []
+        while not responses.empty():
+            got.append(responses.get_nowait())
+        answered = [result for result, error in got if error is None]
+        errors = [error for _, error in got if error is not None]
+        if len(answered) < sent:
+            assert errors, f"{len(answered)} of {sent} answered and the stream ended without an error"
+            assert errors[-1].status() == GRPC_STATUS["unavailable"], str(errors[-1])
+        ids = [response_id(result) for result in answered]
+        assert ids == [f"s{i}" for i in range(len(ids))], "answers out of order or with gaps"
+    finally:
+        try:
+            client.stop_stream(cancel_requests=True)
+        finally:
+            client.close()
+            if server.process.poll() is None:
+                stop_server(server)
