@@ -114,6 +114,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ], swiftSettings: ferrySwiftSettings),
+        .target(
+            name: "FerryServer",
+            dependencies: [
+                "FerryCore",
+                "FerryServing",
+                "FerryHTTP",
+                "FerryGRPC",
+                "FerryJobs",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ], swiftSettings: ferrySwiftSettings),
         .executableTarget(
             name: "ferry",
             dependencies: [
@@ -126,6 +139,7 @@ let package = Package(
                 "FerryImage",
                 "FerryDeploy",
                 "FerryConvert",
+                "FerryServer",
                 "FerryClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -150,6 +164,12 @@ let package = Package(
         .testTarget(name: "FerryImageTests", dependencies: ["FerryCore", "FerryImage"]),
         .testTarget(name: "FerryDeployTests", dependencies: ["FerryCore", "FerryDeploy"]),
         .testTarget(name: "FerryConvertTests", dependencies: ["FerryCore", "FerryConvert", "FerryONNXRuntime"]),
+        .testTarget(
+            name: "FerryServerTests",
+            dependencies: [
+                "FerryCore", "FerryServer", "FerryONNXRuntime", "FerryClient",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         .testTarget(name: "FerryONNXRuntimeTests", dependencies: ["FerryCore", "FerryONNXRuntime"]),
         .testTarget(
             name: "FerryCLITests",

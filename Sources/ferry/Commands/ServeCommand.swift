@@ -1,14 +1,11 @@
 import ArgumentParser
 import FerryCore
-import FerryGRPC
 import FerryHTTP
-import FerryJobs
+import FerryServer
 import FerryServing
 import Logging
 import Metrics
 import Prometheus
-import ServiceLifecycle
-import UnixSignals
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -139,49 +136,22 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(makeMetricsFactory(registry: registry))
 
         try await reportingFailures {
-            let manager = ModelManager(
-                repository: try ModelRepository(path: repository),
-                backend: try runtime.backend(),
-                controlMode: modelControlMode,
-                defaultInstanceCount: instances,
-                defaultMaxBatchSize: defaultMaxBatchSize,
-                defaultBatching: defaultBatching,
-                logger: Logger(label: "ferry.models")
-            )
-            let server = InferenceServer(manager: manager)
-            let jobs = JobService(
-                store: try await JobStore.open(
-                    path: jobOptions.jobStore, inlineLimit: jobOptions.jobInlineLimit, logger: Logger(label: "ferry.jobs")),
-                server: server,
-                configuration: jobOptions.configuration,
-                logger: Logger(label: "ferry.jobs")
-            )
-            let http = buildHTTPApplication(
-                server: server,
-                jobs: jobs,
-                configuration: HTTPServerConfiguration(host: host, port: httpPort, maxRequestBytes: maxRequestBytes),
-                logger: Logger(label: "ferry.http")
-            ) { port in logger.info("HTTP/REST listening", metadata: ["address": "\(host):\(port)"]) }
-            let grpc = GRPCServerService(
-                server: server, host: host, port: grpcPort, maxRequestBytes: maxRequestBytes, logger: Logger(label: "ferry.grpc")
-            ) { port in logger.info("gRPC listening", metadata: ["address": "\(host):\(port)"]) }
-            let metrics = buildMetricsApplication(
-                registry: registry, host: host, port: metricsPort, logger: Logger(label: "ferry.metrics"),
-                pendingRequests: { server.pendingRequestsByVersion() }
-            ) { port in
-                logger.info("metrics listening", metadata: ["address": "\(host):\(port)", "path": "/metrics"])
-            }
-            let models = ModelService(server: server, initialModels: loadModels, pollInterval: .seconds(repositoryPollSecs))
-            // Services stop in reverse order: endpoints drain first, then running jobs finish, then models unload.
-            var configuration = ServiceGroupConfiguration(
-                services: [
-                    .init(service: models), .init(service: jobs), .init(service: metrics), .init(service: grpc), .init(service: http),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-            configuration.maximumGracefulShutdownDuration = .seconds(drainTimeout)
-            try await ServiceGroup(configuration: configuration).run()
+            var configuration = ServeConfiguration(repository: repository)
+            configuration.host = host
+            configuration.ports = ServerPorts(http: httpPort, grpc: grpcPort, metrics: metricsPort)
+            configuration.modelControlMode = modelControlMode
+            configuration.loadModels = loadModels
+            configuration.pollInterval = .seconds(repositoryPollSecs)
+            configuration.drainTimeout = .seconds(drainTimeout)
+            configuration.maxRequestBytes = maxRequestBytes
+            configuration.instances = instances
+            configuration.defaultMaxBatchSize = defaultMaxBatchSize
+            configuration.defaultBatching = defaultBatching
+            configuration.jobs = jobOptions.configuration
+            let server = try await FerryServer.build(
+                configuration, backend: try runtime.backend(), registry: registry, stopsOnSignals: true,
+                logger: logger)
+            try await server.run()
             logger.info("stopped")
         }
     }

@@ -1,0 +1,115 @@
+import FerryCore
+import FerryGRPC
+import FerryHTTP
+import FerryJobs
+import FerryServing
+import Logging
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// What `ferry serve` is asked to run: the repository, where to listen, and
+/// the defaults for models without a config.
+public struct ServeConfiguration: Sendable {
+    public var repository: String
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (reported through `onListening`).
+    public var ports = ServerPorts()
+    public var modelControlMode: ModelManager.ControlMode = .none
+    public var loadModels: [String] = []
+    public var pollInterval: Duration = .seconds(15)
+    /// How long requests in flight get after a graceful shutdown begins.
+    public var drainTimeout: Duration = .seconds(30)
+    public var maxRequestBytes = 64 << 20
+    /// Instances per version without `instance_group` (nil: from the cores).
+    public var instances: Int?
+    public var defaultMaxBatchSize = ModelConfiguration.defaultMaxBatchSize
+    public var defaultBatching = ModelConfiguration.DynamicBatching()
+    public var jobs = JobsConfiguration()
+
+    public init(repository: String) { self.repository = repository }
+}
+
+/// The whole server `ferry serve` runs — models, async jobs, the HTTP, gRPC
+/// and metrics endpoints — assembled in one place, so the command only parses
+/// arguments and tests run the very same server.
+public struct FerryServer: Sendable {
+    public enum Endpoint: String, Sendable {
+        case http = "HTTP/REST"
+        case grpc = "gRPC"
+        case metrics
+    }
+
+    public let inference: InferenceServer
+    let services: ServiceGroup
+
+    /// Runs until a graceful shutdown (`stop()`, or SIGTERM/SIGINT when built
+    /// with `stopsOnSignals`) has stopped every service in order.
+    public func run() async throws {
+        try await services.run()
+    }
+
+    /// Begins a graceful shutdown: endpoints drain, jobs finish, models unload.
+    public func stop() async {
+        await services.triggerGracefulShutdown()
+    }
+
+    /// Builds the server. Endpoints log "<endpoint> listening" with their
+    /// address and call `onListening` with the bound port.
+    public static func build(
+        _ configuration: ServeConfiguration,
+        backend: any Backend,
+        registry: PrometheusCollectorRegistry,
+        stopsOnSignals: Bool = false,
+        logger: Logger = Logger(label: "ferry"),
+        onListening: @escaping @Sendable (Endpoint, Int) -> Void = { _, _ in }
+    ) async throws -> FerryServer {
+        let host = configuration.host
+        let listening: @Sendable (Endpoint, Int, Logger.Metadata) -> Void = { endpoint, port, extra in
+            logger.info("\(endpoint.rawValue) listening", metadata: ["address": "\(host):\(port)"].merging(extra) { $1 })
+            onListening(endpoint, port)
+        }
+        let manager = ModelManager(
+            repository: try ModelRepository(path: configuration.repository),
+            backend: backend,
+            controlMode: configuration.modelControlMode,
+            defaultInstanceCount: configuration.instances,
+            defaultMaxBatchSize: configuration.defaultMaxBatchSize,
+            defaultBatching: configuration.defaultBatching,
+            logger: Logger(label: "ferry.models")
+        )
+        let server = InferenceServer(manager: manager)
+        let jobs = JobService(
+            store: try await JobStore.open(
+                path: configuration.jobs.storePath, inlineLimit: configuration.jobs.inlineLimit, logger: Logger(label: "ferry.jobs")),
+            server: server,
+            configuration: configuration.jobs,
+            logger: Logger(label: "ferry.jobs")
+        )
+        let http = buildHTTPApplication(
+            server: server,
+            jobs: jobs,
+            configuration: HTTPServerConfiguration(
+                host: host, port: configuration.ports.http, maxRequestBytes: configuration.maxRequestBytes),
+            logger: Logger(label: "ferry.http")
+        ) { port in listening(.http, port, [:]) }
+        let grpc = GRPCServerService(
+            server: server, host: host, port: configuration.ports.grpc, maxRequestBytes: configuration.maxRequestBytes,
+            logger: Logger(label: "ferry.grpc")
+        ) { port in listening(.grpc, port, [:]) }
+        let metrics = buildMetricsApplication(
+            registry: registry, host: host, port: configuration.ports.metrics, logger: Logger(label: "ferry.metrics"),
+            pendingRequests: { server.pendingRequestsByVersion() }
+        ) { port in listening(.metrics, port, ["path": "/metrics"]) }
+        let models = ModelService(
+            server: server, initialModels: configuration.loadModels, pollInterval: configuration.pollInterval)
+        // Services stop in reverse order: endpoints drain first, then running jobs finish, then models unload.
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: models), .init(service: jobs), .init(service: metrics), .init(service: grpc), .init(service: http)],
+            gracefulShutdownSignals: stopsOnSignals ? [UnixSignal.sigterm, .sigint] : [],
+            logger: logger
+        )
+        group.maximumGracefulShutdownDuration = configuration.drainTimeout
+        return FerryServer(inference: server, services: ServiceGroup(configuration: group))
+    }
+}
