@@ -44,9 +44,18 @@ let package = Package(
         .target(name: "CFerrySystem"),
         .target(name: "FerryONNXRuntime", dependencies: ["FerryCore", "CONNXRuntime"], swiftSettings: ferrySwiftSettings),
         .target(
+            name: "FerryProtocol",
+            dependencies: [
+                "FerryCore",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ], swiftSettings: ferrySwiftSettings),
+        .target(
             name: "FerryServing",
             dependencies: [
                 "FerryCore",
+                "FerryProtocol",
                 "CFerrySystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -57,6 +66,7 @@ let package = Package(
             name: "FerryGRPC",
             dependencies: [
                 "FerryCore",
+                "FerryProtocol",
                 "FerryServing",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -69,7 +79,7 @@ let package = Package(
             name: "FerryClient",
             dependencies: [
                 "FerryCore",
-                "FerryGRPC",
+                "FerryProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

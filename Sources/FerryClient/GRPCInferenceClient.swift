@@ -1,5 +1,5 @@
 import FerryCore
-import FerryGRPC
+import FerryProtocol
 import GRPCCore
 import GRPCNIOTransportHTTP2
 

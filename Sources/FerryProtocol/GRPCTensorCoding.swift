@@ -1,5 +1,4 @@
 import FerryCore
-import FerryServing
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -46,7 +45,7 @@ public enum GRPCTensorCoding {
     }
 
     /// The bytes of tensor data a request carries, raw or typed.
-    static func payloadBytes(_ message: Inference_ModelInferRequest) -> Int {
+    public static func payloadBytes(_ message: Inference_ModelInferRequest) -> Int {
         var total = message.rawInputContents.reduce(0) { $0 + $1.count }
         for input in message.inputs {
             let contents = input.contents
