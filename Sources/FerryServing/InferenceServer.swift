@@ -196,6 +196,11 @@ public final class InferenceServer: Sendable {
         (manager.table.entry(name)?.versions.values).map { $0.reduce(0) { $0 + $1.executor.pending } } ?? 0
     }
 
+    /// Requests an instance has taken (running now) on a model's serving versions.
+    public func runningRequests(model name: String) -> Int {
+        (manager.table.entry(name)?.versions.values).map { $0.reduce(0) { $0 + $1.executor.running } } ?? 0
+    }
+
     // MARK: Statistics and repository
 
     /// Statistics of every serving version, of one model, or of one version.

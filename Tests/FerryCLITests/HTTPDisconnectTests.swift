@@ -28,6 +28,20 @@ struct HTTPDisconnectTests {
         return failures
     }
 
+    /// Waits until the pending-request gauge (queued or running) of `slow` reads `count`.
+    static func waitForPending(_ metrics: String, _ count: Double) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let text = try await HTTPCall.send(.GET, "\(metrics)/metrics").text
+            let line = text.split(separator: "\n").first {
+                $0.hasPrefix("ferry_inference_pending_request_count{") && $0.contains("model=\"slow\"")
+            }
+            if let value = line?.split(separator: " ").last.flatMap({ Double($0) }), value == count { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the pending-request gauge of 'slow' never read \(count)")
+    }
+
     static func failures(_ base: String) async throws -> String? {
         let stats = try await HTTPCall.send(.GET, "\(base)/v2/models/slow/stats").json
         return stats["model_stats"]?.arrayValue?.first?["inference_stats"]?["fail"]?["count"].flatMap {
@@ -40,15 +54,16 @@ struct HTTPDisconnectTests {
     func disconnectCancels() async throws {
         let server = try ServerProcess(models: ["slow"], arguments: ["--instances", "1"])
         let base = "http://127.0.0.1:\(try await server.port("HTTP/REST listening"))"
+        let metrics = "http://127.0.0.1:\(try await server.port("metrics listening"))"
         try await server.waitUntilModelsReady(count: 1)
         let url = "\(base)/v2/models/slow/infer"
         let endless = AsyncJobTests.slowRequest(iterations: 1_000_000_000)
 
         // One instance: the first request runs (for hours if let), the second waits behind it.
         let running = try Self.curl(url, body: endless)
-        try await Task.sleep(for: .milliseconds(500))
+        try await Self.waitForPending(metrics, 1)
         let queued = try Self.curl(url, body: endless)
-        try await Task.sleep(for: .milliseconds(500))
+        try await Self.waitForPending(metrics, 2)
         kill(queued.processIdentifier, SIGKILL)
         queued.waitUntilExit()
         #expect(try await Self.waitForFailures(base, "1") == "1", "the queued request was cancelled")

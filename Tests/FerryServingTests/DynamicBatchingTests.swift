@@ -270,8 +270,8 @@ struct RunningCancellationTests {
         let server = try await repository.server()
         // About twenty minutes of work, unless it is stopped.
         let task = Task { try await server.infer(slowRequest(iterations: 1_000_000_000), model: "slow") }
-        try await waitFor { server.pendingRequests(model: "slow") == 1 }
-        try await Task.sleep(for: .milliseconds(100))
+        // Taken by the instance (not merely queued), so the cancellation must stop the run itself.
+        try await waitFor { server.runningRequests(model: "slow") == 1 }
         task.cancel()
         let error = try await #require(throws: FerryError.self) { try await task.value }
         #expect(error.code == .cancelled)

@@ -49,7 +49,7 @@ final class ModelExecutor: @unchecked Sendable {
     private let nextID = Atomic<UInt64>(0)
     private var accepting = true
     /// Requests in executions now running.
-    private var running = 0
+    private var runningCount = 0
     /// Runs of a single request, which its cancellation may stop (a batch of
     /// several runs on: the other requests still want their answers).
     private var stoppable: [UInt64: Cancellation] = [:]
@@ -117,7 +117,14 @@ final class ModelExecutor: @unchecked Sendable {
     var pending: Int {
         condition.lock()
         defer { condition.unlock() }
-        return queue.count + running
+        return queue.count + runningCount
+    }
+
+    /// Requests in executions now running.
+    var running: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return runningCount
     }
 
     /// Stops taking requests, lets every queued and running one finish, and
@@ -228,14 +235,14 @@ final class ModelExecutor: @unchecked Sendable {
                 }
             }
             queue.remove(batch)
-            running += batch.count
+            runningCount += batch.count
             let cancellation = batch.count == 1 ? Cancellation() : nil
             if let cancellation { stoppable[head.id] = cancellation }
             condition.unlock()
             run(batch, on: session, cancellation: cancellation)
             condition.lock()
             if cancellation != nil { stoppable[head.id] = nil }
-            running -= batch.count
+            runningCount -= batch.count
         }
     }
 
