@@ -175,6 +175,13 @@ let package = Package(
         .testTarget(name: "FerryDeployTests", dependencies: ["FerryCore", "FerryDeploy"]),
         .testTarget(name: "FerryConvertTests", dependencies: ["FerryCore", "FerryConvert", "FerryONNXRuntime"]),
         .testTarget(
+            name: "FerryGRPCTests",
+            dependencies: [
+                "FerryCore", "FerryGRPC", "FerryProtocol", "FerryServing", "FerryONNXRuntime",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+            ]),
+        .testTarget(
             name: "FerryServerTests",
             dependencies: [
                 "FerryCore", "FerryServer", "FerryONNXRuntime", "FerryClient",
