@@ -29,7 +29,7 @@ public func buildHTTPApplication(
 ) -> some ApplicationProtocol {
     Application(
         router: buildV2Router(server: server, jobs: jobs, maxRequestBytes: configuration.maxRequestBytes),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ClientConnection.Watcher()])),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ClientConnection.Watcher(), ProtocolErrorBody()])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ferry"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -202,3 +202,40 @@ def test_grpc_shape_whose_element_count_overflows_is_refused_with_its_reason(ser
             service_pb2_grpc.GRPCInferenceServiceStub(channel).ModelInfer(request, timeout=10)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert raised.value.details() == "input 'input': shape [4294967296, 4294967296] holds more elements than any tensor can"
+
+
+@pytest.mark.parametrize(
+    "name, raw, reason",
+    [
+        ("1000 headers", b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(1000)) + b"\r\n",
+         "larger than the server reads"),
+        ("1 MB header", b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n",
+         "larger than the server reads"),
+        ("100 KB URL", b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", "larger than the server reads"),
+        ("unknown method", b"FOO /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n", "unknown method"),
+        ("Content-Length with chunked", b"POST /v2/models/mlp/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+         b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "Content-Length together with chunked"),
+    ],
+)
+def test_requests_the_http_parser_refuses_get_the_v2_error_body(server, name, raw, reason):
+    import json
+    import socket
+
+    # The server closes at once with the rest of a huge request unread, so the
+    # kernel may reset the connection before the answer is read: try again then.
+    for attempt in range(5):
+        answer = b""
+        try:
+            with socket.create_connection(("127.0.0.1", server.http_port), timeout=10) as connection:
+                connection.sendall(raw)
+                while chunk := connection.recv(65536):
+                    answer += chunk
+            break
+        except (ConnectionResetError, BrokenPipeError):
+            if answer.count(b"\r\n\r\n") and answer.endswith(b"}"):
+                break
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), (name, head)
+    assert b"content-type: application/json" in head.lower(), (name, head)
+    error = json.loads(body)["error"]
+    assert error.startswith("malformed HTTP request: ") and reason in error, (name, error)
