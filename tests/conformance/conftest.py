@@ -9,6 +9,9 @@ classifier_no_zipmap), the digits example (with its config.pbtxt) and a model
 `limited_server` (session, started on first use): a second server over a
 repository holding only mlp, with `--max-request-bytes 1024`.
 
+`healthy_server` (session, started on first use): mlp alone, default settings,
+so the server as a whole is ready.
+
 Both are stopped with SIGTERM at the end of the session and must exit 0
 within 30 s. Every test that needs a server is skipped when the ferry binary
 (FERRY_BIN, default <repo>/.build/release/ferry) does not exist.
@@ -89,6 +92,15 @@ def limited_server(tmp_path_factory) -> FerryServer:
         ],
         ["mlp"],
     )
+    yield running
+    _shutdown(running)
+
+
+@pytest.fixture(scope="session")
+def healthy_server(tmp_path_factory) -> FerryServer:
+    """A server over mlp alone with default settings: unlike the main server
+    (whose `broken` model keeps /v2/health/ready false), it is ready."""
+    running = _serve(tmp_path_factory, "ferry-healthy", _build_limited_repository, [], ["mlp"])
     yield running
     _shutdown(running)
 
