@@ -89,6 +89,7 @@ let package = Package(
             name: "FerryJobs",
             dependencies: [
                 "FerryCore",
+                "FerryProtocol",
                 "FerryServing",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -117,6 +118,7 @@ let package = Package(
             name: "FerryHTTP",
             dependencies: [
                 "FerryCore",
+                "FerryProtocol",
                 "FerryServing",
                 "FerryJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -170,7 +172,7 @@ let package = Package(
             dependencies: ["FerryCore", "FerryONNXRuntime"],
             path: "Benchmarks/ThroughputBenchmark"
         ),
-        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
+        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerryProtocol"]),
         .testTarget(name: "FerryImageTests", dependencies: ["FerryCore", "FerryImage"]),
         .testTarget(name: "FerryDeployTests", dependencies: ["FerryCore", "FerryDeploy"]),
         .testTarget(name: "FerryConvertTests", dependencies: ["FerryCore", "FerryConvert", "FerryONNXRuntime"]),
@@ -187,11 +189,11 @@ let package = Package(
                 "FerryCore", "FerryServer", "FerryONNXRuntime", "FerryClient",
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
-        .testTarget(name: "FerryONNXRuntimeTests", dependencies: ["FerryCore", "FerryONNXRuntime"]),
+        .testTarget(name: "FerryONNXRuntimeTests", dependencies: ["FerryCore", "FerryONNXRuntime", "FerryProtocol"]),
         .testTarget(
             name: "FerryCLITests",
             dependencies: [
-                "ferry", "FerryCore", "FerryClient", .product(name: "Crypto", package: "swift-crypto"),
+                "ferry", "FerryCore", "FerryProtocol", "FerryClient", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -199,12 +201,12 @@ let package = Package(
         ),
         .testTarget(
             name: "FerryServingTests",
-            dependencies: ["FerryCore", "FerryServing", "FerryONNXRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["FerryCore", "FerryProtocol", "FerryServing", "FerryONNXRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .testTarget(
             name: "FerryHTTPTests",
             dependencies: [
-                "FerryCore", "FerryServing", "FerryHTTP", "FerryJobs", "FerryONNXRuntime",
+                "FerryCore", "FerryProtocol", "FerryServing", "FerryHTTP", "FerryJobs", "FerryONNXRuntime",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import FerryCore
+import FerryProtocol
 import FerryJobs
 import FerryServing
 import HTTPTypes

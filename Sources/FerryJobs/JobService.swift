@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FerryCore
+import FerryProtocol
 import FerryServing
 import Logging
 import ServiceLifecycle

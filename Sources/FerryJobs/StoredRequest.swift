@@ -1,4 +1,5 @@
 import FerryCore
+import FerryProtocol
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials

@@ -1,4 +1,5 @@
 import FerryCore
+import FerryProtocol
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,4 +1,5 @@
 import FerryCore
+import FerryProtocol
 import FerryONNXRuntime
 import Foundation
 import Testing

@@ -1,4 +1,5 @@
 import FerryCore
+import FerryProtocol
 import FerryServing
 import Foundation
 import Testing

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryClient
 import FerryCore
+import FerryProtocol
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryClient
 import FerryCore
+import FerryProtocol
 import FerryONNXRuntime
 
 #if canImport(FoundationEssentials)

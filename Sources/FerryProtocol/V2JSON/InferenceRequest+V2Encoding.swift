@@ -1,3 +1,5 @@
+import FerryCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
