@@ -165,13 +165,7 @@ public struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleService
     /// CANCELLED), so the transport is given headroom and the limit is
     /// enforced here, answered as RESOURCE_EXHAUSTED like Triton does.
     private func checkSize(_ request: Inference_ModelInferRequest) throws(FerryError) {
-        let size = GRPCTensorCoding.payloadBytes(request)
-        guard size <= maxRequestBytes else {
-            throw FerryError(
-                .payloadTooLarge,
-                "request tensors hold \(size) bytes, more than the server accepts (\(maxRequestBytes) bytes, --max-request-bytes)"
-            )
-        }
+        try checkPayload(GRPCTensorCoding.payloadBytes(request), limit: maxRequestBytes)
     }
 
     // MARK: Translation
@@ -214,6 +208,14 @@ public struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleService
             return message
         }
         return message
+    }
+}
+
+/// Refuses request tensors larger than `--max-request-bytes`, the same way for every gRPC service.
+func checkPayload(_ size: Int, limit: Int) throws(FerryError) {
+    guard size <= limit else {
+        throw FerryError(
+            .payloadTooLarge, "request tensors hold \(size) bytes, more than the server accepts (\(limit) bytes, --max-request-bytes)")
     }
 }
 

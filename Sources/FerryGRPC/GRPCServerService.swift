@@ -43,7 +43,11 @@ public struct GRPCServerService: Service {
         )
         let grpc = GRPCServer(
             transport: transport,
-            services: [GRPCInferenceService(server: server, maxRequestBytes: maxRequestBytes)]
+            services: [
+                GRPCInferenceService(server: server, maxRequestBytes: maxRequestBytes),
+                TFServingPredictionService(server: server, maxRequestBytes: maxRequestBytes),
+                TFServingModelService(server: server),
+            ]
         )
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in

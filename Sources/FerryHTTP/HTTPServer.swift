@@ -46,5 +46,6 @@ public func buildV2Router(server: InferenceServer, jobs: JobService? = nil, maxR
     InferenceRoutes(server: server, jobs: jobs, maxRequestBytes: maxRequestBytes).register(on: router)
     if let jobs { JobRoutes(jobs: jobs).register(on: router) }
     RepositoryRoutes(server: server).register(on: router)
+    TFServingRoutes(server: server, maxRequestBytes: maxRequestBytes).register(on: router)
     return router
 }

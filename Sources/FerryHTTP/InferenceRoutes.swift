@@ -38,17 +38,19 @@ struct InferenceRoutes {
         if let jobs, JobRoutes.prefersAsync(request.headers) {
             return JobRoutes.accepted(try await jobs.submit(inference, model: model, version: version))
         }
-        // A client that disconnects cancels its request, as a gRPC cancel does.
-        let cancellation = Cancellation()
-        let response =
-            if let connection {
-                try await connection.cancellingOnClose(cancellation) {
-                    try await server.infer(inference, model: model, version: version, cancellation: cancellation)
-                }
-            } else {
-                try await server.infer(inference, model: model, version: version)
-            }
+        let response = try await Self.infer(inference, on: server, model: model, version: version, connection: connection)
         return try encode(response, for: inference, clientSpeaksBinary: request.headers[Self.headerLength] != nil)
+    }
+
+    /// Runs a request; a client that disconnects cancels it, as a gRPC cancel does.
+    static func infer(
+        _ inference: InferenceRequest, on server: InferenceServer, model: String, version: String?, connection: ClientConnection?
+    ) async throws -> InferenceResponse {
+        guard let connection else { return try await server.infer(inference, model: model, version: version) }
+        let cancellation = Cancellation()
+        return try await connection.cancellingOnClose(cancellation) {
+            try await server.infer(inference, model: model, version: version, cancellation: cancellation)
+        }
     }
 
     /// The body is a JSON request, a JSON header followed by binary tensor data

@@ -45,9 +45,13 @@ public final class InferenceServer: Sendable {
     public struct ServedModelMetadata: Sendable {
         public var name: String
         public var versions: [String]
+        /// The version that answered (the newest ready one unless a version was asked for).
+        public var servingVersion: String
         public var platform: String
         public var inputs: [TensorSpec]
         public var outputs: [TensorSpec]
+
+        public var signature: ModelSignature { ModelSignature(inputs: inputs, outputs: outputs) }
     }
 
     /// v2 model metadata: shapes as a client sends them (the configured dims,
@@ -58,6 +62,7 @@ public final class InferenceServer: Sendable {
         return ServedModelMetadata(
             name: name,
             versions: version.flatMap { $0.isEmpty ? nil : [$0] } ?? versions,
+            servingVersion: String(model.version),
             platform: model.configuration.platform,
             inputs: model.clientSignature.inputs,
             outputs: model.clientSignature.outputs

@@ -1,4 +1,13 @@
 extension ModelSignature {
+    /// The input a request names, or the error every frontend gives when
+    /// there is none (frontends that need the datatype to decode a value ask first).
+    public func knownInput(_ name: String, modelName: String) throws(FerryError) -> TensorSpec {
+        guard let spec = input(named: name) else {
+            throw FerryError(.invalidArgument, "model '\(modelName)' has no input named '\(name)' (its inputs: \(Self.names(inputs)))")
+        }
+        return spec
+    }
+
     /// Checks a request against this signature: every input known, present
     /// once, of the declared datatype, of a shape that fits, with exactly the
     /// bytes that shape needs; every requested output known and asked once.
@@ -7,12 +16,7 @@ extension ModelSignature {
     public func validate(_ request: InferenceRequest, modelName: String) throws(FerryError) -> [String] {
         // Models have few inputs: linear scans beat hashing here, and this runs on every request.
         for (position, tensor) in request.inputs.enumerated() {
-            guard let spec = input(named: tensor.name) else {
-                throw FerryError(
-                    .invalidArgument,
-                    "model '\(modelName)' has no input named '\(tensor.name)' (its inputs: \(Self.names(inputs)))"
-                )
-            }
+            let spec = try knownInput(tensor.name, modelName: modelName)
             guard !request.inputs[..<position].contains(where: { $0.name == tensor.name }) else {
                 throw FerryError(.invalidArgument, "input '\(tensor.name)' appears more than once in the request")
             }

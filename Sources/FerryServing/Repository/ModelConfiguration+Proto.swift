@@ -70,6 +70,7 @@ extension ModelConfiguration {
         }
         if !message.defaultModelFilename.isEmpty { defaultModelFilename = message.defaultModelFilename }
         parameters = message.parameters.mapValues { $0.stringValue }
+        _ = try versionLabels()
     }
 
     private static func tensor(

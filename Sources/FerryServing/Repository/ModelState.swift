@@ -1,10 +1,4 @@
-/// The life of a model (or model version) in the server, as Triton reports it.
-public enum ModelState: String, Sendable, Hashable {
-    case ready = "READY"
-    case unavailable = "UNAVAILABLE"
-    case loading = "LOADING"
-    case unloading = "UNLOADING"
-}
+import FerryCore
 
 /// A line of the repository index: a model, or one version of it, with its state.
 public struct ModelIndexEntry: Sendable, Hashable {
