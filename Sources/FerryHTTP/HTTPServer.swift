@@ -47,5 +47,6 @@ public func buildV2Router(server: InferenceServer, jobs: JobService? = nil, maxR
     if let jobs { JobRoutes(jobs: jobs).register(on: router) }
     RepositoryRoutes(server: server).register(on: router)
     TFServingRoutes(server: server, maxRequestBytes: maxRequestBytes).register(on: router)
+    DocsRoutes(jobs: jobs != nil).register(on: router)
     return router
 }

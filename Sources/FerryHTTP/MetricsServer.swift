@@ -24,6 +24,19 @@ public func buildMetricsApplication(
     pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] },
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
+    Application(
+        router: buildMetricsRouter(registry: registry, pendingRequests: pendingRequests),
+        configuration: .init(address: .hostname(host, port: port), serverName: "ferry-metrics"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+        logger: logger
+    )
+}
+
+/// The metrics port's one route.
+public func buildMetricsRouter(
+    registry: PrometheusCollectorRegistry,
+    pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] }
+) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     let residentMemory = registry.makeGauge(
         descriptor: MetricNameDescriptor(
@@ -41,12 +54,7 @@ public func buildMetricsApplication(
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
         )
     }
-    return Application(
-        router: router,
-        configuration: .init(address: .hostname(host, port: port), serverName: "ferry-metrics"),
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
-        logger: logger
-    )
+    return router
 }
 
 /// The swift-metrics factory behind `/metrics`, with histogram buckets that
