@@ -12,6 +12,9 @@ repository holding only mlp, with `--max-request-bytes 1024`.
 `healthy_server` (session, started on first use): mlp alone, default settings,
 so the server as a whole is ready.
 
+`docs_server` (session, started on first use): digits, mlp, strings and
+multi_io in explicit mode, for the OpenAPI and docs page tests.
+
 Both are stopped with SIGTERM at the end of the session and must exit 0
 within 30 s. Every test that needs a server is skipped when the ferry binary
 (FERRY_BIN, default <repo>/.build/release/ferry) does not exist.
@@ -29,6 +32,7 @@ from conformance_support import (
     FerryServer,
     add_model,
     build_main_repository,
+    EXAMPLES,
     FIXTURES,
     ferry_missing_reason,
     start_server,
@@ -101,6 +105,27 @@ def healthy_server(tmp_path_factory) -> FerryServer:
     """A server over mlp alone with default settings: unlike the main server
     (whose `broken` model keeps /v2/health/ready false), it is ready."""
     running = _serve(tmp_path_factory, "ferry-healthy", _build_limited_repository, [], ["mlp"])
+    yield running
+    _shutdown(running)
+
+
+def _build_docs_repository(repo):
+    repo.mkdir(parents=True, exist_ok=True)
+    digits = EXAMPLES / "models" / "digits"
+    add_model(repo, "digits", digits / "1" / "model.onnx", digits / "config.pbtxt")
+    for name in ("mlp", "strings", "multi_io"):
+        add_model(repo, name, FIXTURES / f"{name}.onnx")
+    return repo
+
+
+@pytest.fixture(scope="session")
+def docs_server(tmp_path_factory) -> FerryServer:
+    """digits, mlp, strings and multi_io in explicit model control mode: the
+    server the OpenAPI fuzzing and the browser test of the docs page use."""
+    running = _serve(
+        tmp_path_factory, "ferry-docs", _build_docs_repository,
+        ["--model-control-mode", "explicit", "--load-model", "*"], ["digits", "mlp", "strings", "multi_io"],
+    )
     yield running
     _shutdown(running)
 

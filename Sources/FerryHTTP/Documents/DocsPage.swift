@@ -184,7 +184,7 @@ enum DocsPage {
           const size = 224;
           const canvas = $("canvas", { width: size, height: size, class: "digit-canvas", "aria-label": "draw a digit" });
           const context = canvas.getContext("2d");
-          context.lineWidth = 22; context.lineCap = "round"; context.lineJoin = "round"; context.strokeStyle = "#fff";
+          context.lineWidth = 32; context.lineCap = "round"; context.lineJoin = "round"; context.strokeStyle = "#fff";
           const clear = () => { context.fillStyle = "#000"; context.fillRect(0, 0, size, size); };
           clear();
           const prediction = $("div", { class: "prediction", text: "–" });
