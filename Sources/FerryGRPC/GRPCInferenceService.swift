@@ -28,7 +28,7 @@ public struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleService
     }
 
     public func modelReady(request: Inference_ModelReadyRequest, context: ServerContext) async throws -> Inference_ModelReadyResponse {
-        try await mappingErrors {
+        try mappingErrors {
             var response = Inference_ModelReadyResponse()
             response.ready = try server.modelReadiness(request.name, version: request.version)
             return response

@@ -36,10 +36,18 @@ public struct GRPCServerService: Service {
         let transport = HTTP2ServerTransport.Posix(
             address: address,
             transportSecurity: .plaintext,
-            // gRPC's default limit is 4 MiB; Ferry's is --max-request-bytes, checked by the
-            // service (see GRPCInferenceService.checkSize). The transport only stops
-            // messages far beyond it.
-            config: .defaults { $0.rpc.maxRequestPayloadSize = maxRequestBytes * 2 + (1 << 20) }
+            // gRPC's default limit is 4 MiB; Ferry's is --max-request-bytes of tensor
+            // data, checked by each service (see checkPayload) with a precise
+            // message. Messages far beyond it (protobuf framing cannot double it)
+            // are refused by MessageSizeGuard from their length prefix; the
+            // transport's own limit, just above, never fires.
+            config: .defaults { config in
+                let messageLimit = maxRequestBytes * 2 + (1 << 20)
+                config.rpc.maxRequestPayloadSize = messageLimit + 1
+                config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
+                    MessageSizeGuard.install(on: stream, limit: messageLimit, tensorLimit: maxRequestBytes)
+                }
+            }
         )
         let grpc = GRPCServer(
             transport: transport,

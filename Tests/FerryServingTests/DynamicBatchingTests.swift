@@ -36,7 +36,7 @@ struct DynamicBatchingTests {
         let multiIO = try reference.loadModel(atPath: repository.url.appendingPathComponent("multi_io/1/model.onnx").path, name: "multi_io")
         let (server, gate) = try await gatedServer(repository)
 
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(test: "batchedEqualsUnbatched")
         let mlpSizes = (0..<12).map { _ in Int.random(in: 1...3, using: &generator) }
         let ioSizes = (0..<8).map { _ in Int.random(in: 0...3, using: &generator) }
         let mlpTasks = mlpSizes.enumerated().map { index, rows in
@@ -54,14 +54,14 @@ struct DynamicBatchingTests {
             let alone = try mlp.run(mlpRequest(batch: mlpSizes[index], seed: index * 5).inputs, outputs: ["output"])
             let batched = try await task.value.outputs
             #expect(batched.map { $0.shape } == alone.map { $0.shape })
-            #expect(batched.map { $0.data } == alone.map { $0.data }, "mlp request \(index)")
+            #expect(batched.map { $0.data } == alone.map { $0.data }, "mlp request \(index) (seed \(generator.seed))")
         }
         let outputs = multiIO.signature.outputs.map { $0.name }
         for (index, task) in ioTasks.enumerated() {
             let alone = try multiIO.run(multiIORequest(rows: ioSizes[index], seed: index).inputs, outputs: outputs)
             let batched = try await task.value.outputs
             #expect(batched.map { $0.shape } == alone.map { $0.shape })
-            #expect(batched.map { $0.data } == alone.map { $0.data }, "multi_io request \(index)")
+            #expect(batched.map { $0.data } == alone.map { $0.data }, "multi_io request \(index) (seed \(generator.seed))")
         }
         let stats = try #require(try server.statistics(model: "mlp").first)
         #expect(stats.inferenceCount == UInt64(mlpSizes.reduce(0, +)))

@@ -189,6 +189,44 @@ def test_server_still_serves_after_oversized_request(limited_server, protocol):
     assert result.as_numpy("output").shape == (1, 16)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("rpc", ["ModelInfer", "ModelStreamInfer", "tensorflow.serving.Predict"])
+def test_grpc_message_far_over_the_limit_is_resource_exhausted(limited_server, rpc):
+    # 3 MB against --max-request-bytes 1024: refused from the message's length
+    # prefix before it is read (not a stream reset, which clients see as CANCELLED).
+    import grpc
+    from tritonclient.grpc import service_pb2, service_pb2_grpc
+
+    payload = bytes(3 << 20)
+    with grpc.insecure_channel(
+        limited_server.grpc_url, options=[("grpc.max_send_message_length", 8 << 20)]
+    ) as channel:
+        with pytest.raises(grpc.RpcError) as raised:
+            if rpc == "tensorflow.serving.Predict":
+                from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+                request = predict_pb2.PredictRequest()
+                request.model_spec.name = "mlp"
+                request.inputs["input"].dtype = 1
+                request.inputs["input"].tensor_content = payload
+                prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=30)
+            else:
+                request = service_pb2.ModelInferRequest(model_name="mlp")
+                request.inputs.add(name="input", datatype="FP32", shape=[len(payload) // 256, 64])
+                request.raw_input_contents.append(payload)
+                stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+                if rpc == "ModelInfer":
+                    stub.ModelInfer(request, timeout=30)
+                else:
+                    for _ in stub.ModelStreamInfer(iter([request]), timeout=30):
+                        pass
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, raised.value
+    assert "--max-request-bytes" in raised.value.details()
+    # The connection and the server go on serving.
+    result = infer(limited_server, "grpc", "mlp", MLP_BATCH1)
+    assert result.as_numpy("output").shape == (1, 16)
+
+
 def test_grpc_shape_whose_element_count_overflows_is_refused_with_its_reason(server):
     # tritonclient checks shapes itself, so the request goes through the raw stub.
     import grpc
