@@ -22,13 +22,15 @@ extension InferenceServer {
         guard !entries.isEmpty else { throw FerryError(.notFound, "unknown model '\(name)'") }
         var states: [ModelVersionState] = []
         for entry in entries {
+            // Never loaded (no state), or unloaded on request, is not a failure.
             let state = entry.state ?? .unavailable
-            let reason = entry.state == nil ? "not loaded" : entry.reason
+            let failed = state == .unavailable && !entry.reason.isEmpty && entry.reason != ModelManager.unloadedReason
+            let error = failed ? entry.reason : nil
             if let loaded = entry.version.flatMap({ Int64($0) }) {
-                states.append(ModelVersionState(version: loaded, state: state, reason: state == .ready ? "" : reason))
+                states.append(ModelVersionState(version: loaded, state: state, error: error))
             } else {
                 let available = (try? manager.repository.entry(named: name).versionDirectories.keys.sorted()) ?? []
-                states += available.map { ModelVersionState(version: $0, state: state, reason: reason) }
+                states += available.map { ModelVersionState(version: $0, state: state, error: error) }
             }
         }
         guard let version, !version.isEmpty else { return states }

@@ -323,3 +323,19 @@ def test_statistics_count_tf_requests(tf_server, prediction):
     rest(tf_server, "POST", "half_plus_two:predict", {"instances": [1.0]})
     prediction.Predict(predict_request("half_plus_two", {"x": np.array([1.0], np.float32)}), timeout=30)
     assert count() == before + 2
+
+
+def test_rest_status_of_a_model_that_failed_to_load(server):
+    # The main server's `broken` model (a truncated model.onnx): END, with the load error.
+    answer = requests.get(f"{server.http_base()}/v1/models/broken", timeout=10)
+    assert answer.status_code == 200, answer.text
+    (status,) = answer.json()["model_version_status"]
+    assert status["version"] == "1" and status["state"] == "END"
+    assert status["status"]["error_code"] == "UNKNOWN" and status["status"]["error_message"], status
+    # A loaded model that is unloaded on request is END without an error.
+    requests.post(f"{server.http_base()}/v2/repository/models/strings/unload", timeout=30).raise_for_status()
+    try:
+        unloaded = requests.get(f"{server.http_base()}/v1/models/strings", timeout=10).json()["model_version_status"]
+        assert [(s["state"], s["status"]["error_code"]) for s in unloaded] == [("END", "OK")], unloaded
+    finally:
+        requests.post(f"{server.http_base()}/v2/repository/models/strings/load", timeout=30).raise_for_status()

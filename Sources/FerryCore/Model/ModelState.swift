@@ -11,12 +11,13 @@ public enum ModelState: String, Sendable, Hashable {
 public struct ModelVersionState: Sendable, Hashable {
     public var version: Int64
     public var state: ModelState
-    /// Why the version is not ready, when it is not.
-    public var reason: String
+    /// Why the version failed (to load, or later), if it did; a version that
+    /// was simply never loaded or was unloaded has none.
+    public var error: String?
 
-    public init(version: Int64, state: ModelState, reason: String = "") {
+    public init(version: Int64, state: ModelState, error: String? = nil) {
         self.version = version
         self.state = state
-        self.reason = reason
+        self.error = error
     }
 }

@@ -22,7 +22,6 @@ enum TFServingJSONTensor {
     {
         switch value {
         case .array(let elements):
-            // The parser bounds nesting already; this keeps a hostile shape finite too.
             var inner: [Int]?
             for element in elements {
                 let shape = try collect(element, into: &leaves, tensor: name, depth: depth + 1)

@@ -22,9 +22,9 @@ public enum TFServingModelStatus {
             // TF Serving reports a version that failed to load, or was unloaded, as END.
             case .unavailable: status.state = .end
             }
-            if version.state == .unavailable {
-                status.status.errorCode = version.reason == "not loaded" || version.reason.isEmpty ? .ok : .unknown
-                status.status.errorMessage = version.reason
+            if let error = version.error {
+                status.status.errorCode = .unknown
+                status.status.errorMessage = error
             }
             return status
         }

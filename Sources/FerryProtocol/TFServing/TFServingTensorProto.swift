@@ -21,11 +21,7 @@ public enum TFServingTensorProto {
         }
         let shape = try TensorHeader.shape(proto.tensorShape.dim.map(\.size), role: "input", tensor: name)
         let count = shape.elementCount ?? 0  // TensorHeader.shape refused shapes without a count
-        if datatype == .bytes {
-            let elements = try filled(proto.stringVal, count: count, field: "string_val", name: name)
-            return Tensor(name: name, shape: shape, elements: elements)
-        }
-        if !proto.tensorContent.isEmpty {
+        if datatype != .bytes, !proto.tensorContent.isEmpty {
             let expected = count * (datatype.elementSize ?? 0)
             guard proto.tensorContent.count == expected else {
                 throw FerryError(
@@ -63,7 +59,7 @@ public enum TFServingTensorProto {
         case .bf16: return try pack(proto.halfVal, "half_val") { UInt16(exactly: $0).map { BFloat16(bitPattern: $0) } }
         case .fp32: return try pack(proto.floatVal, "float_val") { $0 }
         case .fp64: return try pack(proto.doubleVal, "double_val") { $0 }
-        case .bytes: fatalError("BYTES tensors are read from string_val above")
+        case .bytes: return Tensor(name: name, shape: shape, elements: try filled(proto.stringVal, count: count, field: "string_val", name: name))
         }
     }
 
