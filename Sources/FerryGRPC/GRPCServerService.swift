@@ -1,5 +1,6 @@
 import FerryServing
 import GRPCCore
+import FerryProtocol
 import GRPCNIOTransportHTTP2
 import Logging
 import ServiceLifecycle
@@ -44,8 +45,9 @@ public struct GRPCServerService: Service {
             config: .defaults { config in
                 let messageLimit = maxRequestBytes * 2 + (1 << 20)
                 config.rpc.maxRequestPayloadSize = messageLimit + 1
+                let streaming = ["/" + Inference_GRPCInferenceService.Method.ModelStreamInfer.descriptor.fullyQualifiedMethod]
                 config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
-                    MessageSizeGuard.install(on: stream, limit: messageLimit, tensorLimit: maxRequestBytes)
+                    MessageSizeGuard.install(on: stream, limit: messageLimit, tensorLimit: maxRequestBytes, streamingPaths: streaming)
                 }
             }
         )
