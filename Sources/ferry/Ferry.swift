@@ -1,6 +1,6 @@
 import ArgumentParser
+import Dispatch
 
-@main
 struct Ferry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferry",
@@ -11,4 +11,22 @@ struct Ferry: AsyncParsableCommand {
             DeployCommand.self, HealthCommand.self,
         ]
     )
+}
+
+/// The process entry. Swift's async `main` parks the main thread in
+/// libdispatch's signal thread (`sigsuspend`), which valgrind (3.19, Debian 12)
+/// cannot run: it crashes before the first instruction of `ferry`, and the
+/// instruction counts `ferry serve` is profiled by (callgrind) need it. So the
+/// main thread starts the command on the concurrency pool and waits. Nothing in
+/// Ferry runs on the main actor.
+@main
+enum Entry {
+    static func main() {
+        let finished = DispatchSemaphore(value: 0)
+        Task.detached {
+            await Ferry.main()
+            finished.signal()
+        }
+        finished.wait()
+    }
 }
