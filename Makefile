@@ -11,7 +11,7 @@ CONFIG := release
 BIN_DIR = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 FIXTURES := Tests/Fixtures/models
 
-.PHONY: all deps fixtures build test serve bench python-env conformance-env clean help
+.PHONY: all deps fixtures build test serve bench profile python-env conformance-env clean help
 
 all: build
 
@@ -20,6 +20,7 @@ help:
 	@echo "make test    install what is missing, build (release) and run every test"
 	@echo "make bench   in-process latency vs Python onnxruntime; ferry serve over HTTP and gRPC (perf_analyzer); CNN batching vs raw ONNX Runtime"
 	@echo "make build   release build of ferry and the tests"
+	@echo "make profile instructions per request of ferry serve over gRPC and HTTP (callgrind)"
 	@echo "make deps    install ONNX Runtime $(shell sed -n 's/^VERSION=//p' scripts/install-onnxruntime) into .deps/ and the Debian packages builds and tests use"
 
 deps:
@@ -77,6 +78,13 @@ bench: deps python-env conformance-env
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-serving
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-cnn
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-image
+
+# Instructions per request of ferry serve over gRPC and HTTP (callgrind); see
+# scripts/profile-serving. Not part of `make bench`: it takes a few minutes.
+profile: deps conformance-env
+	@command -v valgrind >/dev/null || scripts/install-system-packages --quiet --profile
+	$(SWIFT) build -c $(CONFIG) --product ferry
+	FERRY_BIN_DIR=$(BIN_DIR) scripts/profile-serving
 
 clean:
 	rm -rf .build
