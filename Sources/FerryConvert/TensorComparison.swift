@@ -113,10 +113,6 @@ public struct Tolerance: Sendable, Equatable {
     }
 }
 
-extension DataType {
-    var isFloatingPoint: Bool { self == .fp16 || self == .bf16 || self == .fp32 || self == .fp64 }
-}
-
 extension Tensor {
     /// Every element as a Double (nil for BYTES or a size that does not fit the shape).
     var doubleValues: [Double]? {

@@ -18,6 +18,9 @@ public enum DataType: String, Sendable, CaseIterable, Hashable {
     case fp64 = "FP64"
     case bytes = "BYTES"
 
+    /// FP16, BF16, FP32 or FP64.
+    public var isFloatingPoint: Bool { self == .fp16 || self == .bf16 || self == .fp32 || self == .fp64 }
+
     /// Bytes per element, or `nil` for `BYTES`.
     public var elementSize: Int? {
         switch self {

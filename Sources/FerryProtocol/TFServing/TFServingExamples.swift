@@ -116,13 +116,11 @@ public enum TFServingExamples {
         return shape
     }
 
-    private static func isFloat(_ type: DataType) -> Bool { [.fp16, .bf16, .fp32, .fp64].contains(type) }
-
     private static func outputs(for method: Method, signature: ModelSignature, model: String) throws(FerryError) -> (String, String?) {
         let all = signature.outputs.map { "\($0.name) \($0.datatype.rawValue) \($0.shapeDescription)" }.joined(separator: "; ")
         switch method {
         case .classify:
-            let candidates = signature.outputs.filter { isFloat($0.datatype) && $0.shape.rank == 2 && $0.shape.dimensions[0] == -1 }
+            let candidates = signature.outputs.filter { $0.datatype.isFloatingPoint && $0.shape.rank == 2 && $0.shape.dimensions[0] == -1 }
             let scores = try pick(candidates, preferring: ["scores", "probabilities"], model: model, method: method,
                 needs: "a float output of shape [batch, classes]", outputs: all)
             let classes = signature.outputs.first { output in
@@ -131,7 +129,7 @@ public enum TFServingExamples {
             return (scores.name, classes?.name)
         case .regress:
             let candidates = signature.outputs.filter { output in
-                isFloat(output.datatype) && output.shape.dimensions.first == -1
+                output.datatype.isFloatingPoint && output.shape.dimensions.first == -1
                     && (output.shape.rank == 1 || (output.shape.rank == 2 && output.shape.dimensions[1] == 1))
             }
             let value = try pick(candidates, preferring: ["outputs"], model: model, method: method,
