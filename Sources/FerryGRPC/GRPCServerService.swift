@@ -1,8 +1,10 @@
 import FerryServing
 import GRPCCore
 import FerryProtocol
+import GRPCNIOTransportCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// The gRPC endpoint (port 8001) as a swift-service-lifecycle service: on
@@ -32,8 +34,9 @@ public struct GRPCServerService: Service {
     }
 
     public func run() async throws {
-        let address: SocketAddress =
+        let address: GRPCNIOTransportCore.SocketAddress =
             host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
+        let streams = GRPCStreamShutdown()
         let transport = HTTP2ServerTransport.Posix(
             address: address,
             transportSecurity: .plaintext,
@@ -47,7 +50,15 @@ public struct GRPCServerService: Service {
                 config.rpc.maxRequestPayloadSize = messageLimit + 1
                 let streaming = ["/" + Inference_GRPCInferenceService.Method.ModelStreamInfer.descriptor.fullyQualifiedMethod]
                 config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
-                    MessageSizeGuard.install(on: stream, limit: messageLimit, tensorLimit: maxRequestBytes, streamingPaths: streaming)
+                    stream.eventLoop.makeCompletedFuture {
+                        let handlers = stream.pipeline.syncOperations
+                        try handlers.addHandler(
+                            MessageSizeGuard(limit: messageLimit, tensorLimit: maxRequestBytes, streamingPaths: streaming), position: .first)
+                        // First of all: ModelInfer and ModelStreamInfer never reach grpc-swift.
+                        try handlers.addHandler(
+                            InferStreamHandler(server: server, messageLimit: messageLimit, tensorLimit: maxRequestBytes, shutdown: streams),
+                            position: .first)
+                    }
                 }
             }
         )
@@ -67,6 +78,7 @@ public struct GRPCServerService: Service {
                 }
             }
         } onGracefulShutdown: {
+            streams.begin()
             grpc.beginGracefulShutdown()
         }
     }

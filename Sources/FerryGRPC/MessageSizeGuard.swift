@@ -37,18 +37,6 @@ final class MessageSizeGuard: ChannelInboundHandler, RemovableChannelHandler {
     private var refused = false
     fileprivate var respondedHeaders = false
 
-    /// Puts a guard first in a new HTTP/2 stream's pipeline. Called on the
-    /// stream's event loop, as the transport sets the stream up.
-    static func install(on stream: any Channel, limit: Int, tensorLimit: Int, streamingPaths: [String]) -> EventLoopFuture<Void> {
-        do {
-            let guard_ = MessageSizeGuard(limit: limit, tensorLimit: tensorLimit, streamingPaths: streamingPaths)
-            try stream.pipeline.syncOperations.addHandler(guard_, position: .first)
-            return stream.eventLoop.makeSucceededVoidFuture()
-        } catch {
-            return stream.eventLoop.makeFailedFuture(error)
-        }
-    }
-
     init(limit: Int, tensorLimit: Int, streamingPaths: [String]) {
         self.limit = limit
         self.tensorLimit = tensorLimit

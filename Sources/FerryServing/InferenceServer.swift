@@ -125,67 +125,111 @@ public final class InferenceServer: Sendable {
     public func infer(
         _ request: InferenceRequest, model name: String, version: String? = nil, cancellation: Cancellation? = nil
     ) async throws(FerryError) -> InferenceResponse {
+        let token = cancellation ?? Cancellation()
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<InferenceResponse, FerryError>, Never>) in
+                submit(request, model: name, version: version, cancellation: token) { continuation.resume(returning: $0) }
+            }
+        } onCancel: {
+            token.cancel()
+        }
+        return try result.get()
+    }
+
+    /// `infer` for callers that are not tasks (the gRPC fast path runs on NIO
+    /// event loops): `completion` runs once, on a model instance's thread or,
+    /// when the request is refused before it is queued, on the caller's.
+    public func submit(
+        _ request: InferenceRequest,
+        model name: String,
+        version: String? = nil,
+        cancellation: Cancellation? = nil,
+        completion: @escaping @Sendable (Result<InferenceResponse, FerryError>) -> Void
+    ) {
         let started = ContinuousClock.now
-        guard !stopping.load(ordering: .relaxed) else {
-            throw FerryError(.unavailable, "the server is shutting down")
+        let model: LoadedModelVersion
+        do throws(FerryError) {
+            guard !stopping.load(ordering: .relaxed) else {
+                throw FerryError(.unavailable, "the server is shutting down")
+            }
+            model = try servingVersion(name, version)
+        } catch {
+            completion(.failure(error))
+            return
         }
-        var model = try servingVersion(name, version)
-        // A version picked just before a swap or unload retired it refuses the
-        // request; the table then names its successor (or says why there is none).
-        for _ in 0..<3 {
-            let prepared: PreparedRequest
-            do throws(FerryError) {
-                prepared = try prepare(request, on: model, name: name)
-            } catch {
-                // A request refused by the version it reached counts as that version's failure, as in Triton.
+        submit(
+            request, to: model, name: name, version: version, started: started, attemptsLeft: 3, cancellation: cancellation,
+            completion: completion)
+    }
+
+    /// A version picked just before a swap or unload retired it refuses the
+    /// request; the table then names its successor (or says why there is none).
+    private func submit(
+        _ request: InferenceRequest,
+        to model: LoadedModelVersion,
+        name: String,
+        version: String?,
+        started: ContinuousClock.Instant,
+        attemptsLeft: Int,
+        cancellation: Cancellation?,
+        completion: @escaping @Sendable (Result<InferenceResponse, FerryError>) -> Void
+    ) {
+        let prepared: PreparedRequest
+        do throws(FerryError) {
+            prepared = try prepare(request, on: model, name: name)
+        } catch {
+            // A request refused by the version it reached counts as that version's failure, as in Triton.
+            Self.recordFailure(on: model, since: started)
+            completion(.failure(error))
+            return
+        }
+        model.executor.submit(
+            prepared.inputs,
+            outputs: prepared.outputs,
+            rows: prepared.batchSize,
+            priority: prepared.priority,
+            timeout: prepared.timeout,
+            cancellation: cancellation
+        ) { [self] result in
+            switch result {
+            case .success(let execution):
+                let total = ContinuousClock.now - started
+                model.statistics.recordSuccess(total: total, queue: execution.queue, compute: execution.compute)
+                model.metrics.recordSuccess(total: total, queue: execution.queue, compute: execution.compute)
+                completion(
+                    .success(
+                        InferenceResponse(
+                            modelName: prepared.modelName,
+                            modelVersion: prepared.modelVersion,
+                            id: prepared.requestID,
+                            outputs: Self.clientOutputs(execution.outputs, config: model.configuration, batchSize: prepared.batchSize)
+                        )))
+            case .failure(let error):
                 Self.recordFailure(on: model, since: started)
-                throw error
+                completion(.failure(error))
+            case nil:
+                let next: LoadedModelVersion
+                do throws(FerryError) {
+                    next = try servingVersion(name, version)
+                } catch {
+                    completion(.failure(error))
+                    return
+                }
+                guard next !== model, attemptsLeft > 1 else {
+                    completion(.failure(FerryError(.unavailable, "model '\(name)' is unloading")))
+                    return
+                }
+                submit(
+                    request, to: next, name: name, version: version, started: started, attemptsLeft: attemptsLeft - 1,
+                    cancellation: cancellation, completion: completion)
             }
-            if let response = try await run(prepared, started: started, cancellation: cancellation) {
-                return response
-            }
-            let next = try servingVersion(name, version)
-            guard next !== model else { break }
-            model = next
         }
-        throw FerryError(.unavailable, "model '\(name)' is unloading")
     }
 
     private static func recordFailure(on model: LoadedModelVersion, since started: ContinuousClock.Instant) {
         let total = ContinuousClock.now - started
         model.statistics.recordFailure(total: total)
         model.metrics.recordFailure(total: total)
-    }
-
-    /// Runs an admitted request on its version; `nil` if that version was retired first.
-    private func run(_ prepared: PreparedRequest, started: ContinuousClock.Instant, cancellation: Cancellation?) async throws(FerryError)
-        -> InferenceResponse?
-    {
-        let model = prepared.model
-        do throws(FerryError) {
-            guard
-                let execution = try await model.executor.execute(
-                    prepared.inputs,
-                    outputs: prepared.outputs,
-                    rows: prepared.batchSize,
-                    priority: prepared.priority,
-                    timeout: prepared.timeout,
-                    cancellation: cancellation
-                )
-            else { return nil }
-            let total = ContinuousClock.now - started
-            model.statistics.recordSuccess(total: total, queue: execution.queue, compute: execution.compute)
-            model.metrics.recordSuccess(total: total, queue: execution.queue, compute: execution.compute)
-            return InferenceResponse(
-                modelName: prepared.modelName,
-                modelVersion: prepared.modelVersion,
-                id: prepared.requestID,
-                outputs: Self.clientOutputs(execution.outputs, config: model.configuration, batchSize: prepared.batchSize)
-            )
-        } catch {
-            Self.recordFailure(on: model, since: started)
-            throw error
-        }
     }
 
     /// Requests queued or running on each serving version, for the

@@ -77,40 +77,42 @@ final class ModelExecutor: @unchecked Sendable {
 
     var instanceCount: Int { sessions.count }
 
-    /// Queues a request and waits for its outputs; `nil` when this version has
-    /// been retired (replaced or unloaded) and takes no new requests. A task
-    /// cancelled while its request waits takes the request out of the queue.
-    func execute(
+    /// Queues a request; `completion` runs once, on an instance thread (or
+    /// the caller's, when the request is refused at once), with the outputs,
+    /// the failure, or `nil` when this version has been retired (replaced or
+    /// unloaded) and takes no new requests. `cancellation` takes the request
+    /// out of the queue, or stops its run.
+    ///
+    /// Frontends that live on NIO event loops call this directly: the answer
+    /// goes from the instance thread to the connection's event loop, with no
+    /// hop through Swift's concurrency pool on the way in or out.
+    func submit(
         _ inputs: [Tensor],
         outputs: [String],
         rows: Int,
         priority: Int,
         timeout: Duration?,
-        cancellation: Cancellation? = nil
-    ) async throws(FerryError) -> Execution? {
+        cancellation: Cancellation?,
+        completion: @escaping @Sendable (Result<Execution, FerryError>?) -> Void
+    ) {
         let id = nextID.add(1, ordering: .relaxed).newValue
         cancellation?.install { [self] in cancel(id) }
-        defer { cancellation?.remove() }
-        let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Execution, FerryError>?, Never>) in
-                let now = ContinuousClock.now
-                let job = QueuedRequest(
-                    id: id,
-                    inputs: inputs,
-                    outputs: outputs,
-                    batchKey: BatchAssembler.Key(inputs: inputs, outputs: outputs),
-                    rows: rows,
-                    priority: priority,
-                    enqueued: now,
-                    deadline: timeout.map { now + $0 },
-                    completion: { continuation.resume(returning: $0) }
-                )
-                enqueue(job, cancelled: cancellation?.isCancelled ?? false)
+        let now = ContinuousClock.now
+        let job = QueuedRequest(
+            id: id,
+            inputs: inputs,
+            outputs: outputs,
+            batchKey: BatchAssembler.Key(inputs: inputs, outputs: outputs),
+            rows: rows,
+            priority: priority,
+            enqueued: now,
+            deadline: timeout.map { now + $0 },
+            completion: { result in
+                cancellation?.remove()
+                completion(result)
             }
-        } onCancel: {
-            cancel(id)
-        }
-        return try result?.get()
+        )
+        enqueue(job, cancelled: cancellation?.isCancelled ?? false)
     }
 
     /// Requests queued or running.
@@ -144,7 +146,7 @@ final class ModelExecutor: @unchecked Sendable {
             job.completion(nil)
             return
         }
-        if cancelled || Task.isCancelled {
+        if cancelled {
             condition.unlock()
             job.completion(.failure(FerryError(.cancelled, "the request to model '\(name)' was cancelled")))
             return
