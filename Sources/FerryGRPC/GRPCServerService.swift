@@ -1,8 +1,6 @@
 import FerryServing
 import GRPCCore
 import FerryProtocol
-import GRPCNIOTransportCore
-import GRPCNIOTransportHTTP2
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -34,34 +32,21 @@ public struct GRPCServerService: Service {
     }
 
     public func run() async throws {
-        let address: GRPCNIOTransportCore.SocketAddress =
-            host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
         let streams = GRPCStreamShutdown()
-        let transport = HTTP2ServerTransport.Posix(
-            address: address,
-            transportSecurity: .plaintext,
-            // gRPC's default limit is 4 MiB; Ferry's is --max-request-bytes of tensor
-            // data, checked by each service (see checkPayload) with a precise
-            // message. Messages far beyond it (protobuf framing cannot double it)
-            // are refused by MessageSizeGuard from their length prefix; the
-            // transport's own limit, just above, never fires.
-            config: .defaults { config in
-                let messageLimit = maxRequestBytes * 2 + (1 << 20)
-                config.rpc.maxRequestPayloadSize = messageLimit + 1
-                let streaming = ["/" + Inference_GRPCInferenceService.Method.ModelStreamInfer.descriptor.fullyQualifiedMethod]
-                config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
-                    stream.eventLoop.makeCompletedFuture {
-                        let handlers = stream.pipeline.syncOperations
-                        try handlers.addHandler(
-                            MessageSizeGuard(limit: messageLimit, tensorLimit: maxRequestBytes, streamingPaths: streaming), position: .first)
-                        // First of all: ModelInfer and ModelStreamInfer never reach grpc-swift.
-                        try handlers.addHandler(
-                            InferStreamHandler(server: server, messageLimit: messageLimit, tensorLimit: maxRequestBytes, shutdown: streams),
-                            position: .first)
-                    }
-                }
-            }
-        )
+        // Messages far beyond --max-request-bytes (protobuf framing cannot
+        // double it) are refused from their length prefix, before they are
+        // read; the services check the tensor bytes of the rest precisely.
+        let messageLimit = maxRequestBytes * 2 + (1 << 20)
+        let settings = GRPCTransport.Settings(
+            host: host == "localhost" ? "127.0.0.1" : host, port: port, messageLimit: messageLimit, tensorLimit: maxRequestBytes)
+        let server = self.server
+        let maxRequestBytes = self.maxRequestBytes
+        let transport = GRPCTransport(settings: settings) { stream in
+            // ModelInfer and ModelStreamInfer never reach grpc-swift.
+            try stream.addHandler(
+                InferStreamHandler(server: server, messageLimit: messageLimit, tensorLimit: maxRequestBytes, shutdown: streams),
+                position: .first)
+        }
         let grpc = GRPCServer(
             transport: transport,
             services: [
@@ -73,8 +58,8 @@ public struct GRPCServerService: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await grpc.serve() }
-                if let bound = try await grpc.listeningAddress {
-                    onListening(bound.ipv4?.port ?? bound.ipv6?.port ?? port)
+                if let bound = await transport.listeningAddress {
+                    onListening(bound.port ?? port)
                 }
             }
         } onGracefulShutdown: {

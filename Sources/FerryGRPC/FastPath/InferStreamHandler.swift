@@ -245,7 +245,7 @@ final class InferStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func start(_ message: ByteBuffer) {
         let request: Inference_ModelInferRequest
         do {
-            request = try Inference_ModelInferRequest(serializedBytes: ReceivedMessage(message))
+            request = try Inference_ModelInferRequest(serializedBytes: GRPCMessageBytes(message))
         } catch {
             let text = "the request message is not a ModelInferRequest (\(error))"
             if mode == .unary {

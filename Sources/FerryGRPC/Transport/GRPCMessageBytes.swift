@@ -1,8 +1,11 @@
+import GRPCCore
 import NIOCore
 import SwiftProtobuf
 
-/// Received bytes as SwiftProtobuf decodes them, read in place.
-struct ReceivedMessage: SwiftProtobufContiguousBytes {
+/// A message's bytes as received, in a slice of the read buffer: what the
+/// transport hands grpc-swift's services and what SwiftProtobuf decodes,
+/// both without a copy.
+struct GRPCMessageBytes: GRPCContiguousBytes, SwiftProtobufContiguousBytes, Sendable {
     var buffer: ByteBuffer
 
     init(_ buffer: ByteBuffer) {
