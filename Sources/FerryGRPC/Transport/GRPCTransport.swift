@@ -139,10 +139,12 @@ final class GRPCTransport: ServerTransport, Sendable {
         connectionConfiguration.targetWindowSize = settings.windowSize
         var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
         streamConfiguration.targetWindowSize = settings.windowSize
+        let quiescer = ConnectionQuiescer()
         _ = try connection.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server,
             connectionConfiguration: connectionConfiguration,
-            streamConfiguration: streamConfiguration
+            streamConfiguration: streamConfiguration,
+            streamDelegate: quiescer
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 let handlers = stream.pipeline.syncOperations
@@ -150,6 +152,6 @@ final class GRPCTransport: ServerTransport, Sendable {
                 try prepareStream(handlers)
             }
         }
-        try connection.pipeline.syncOperations.addHandler(ConnectionQuiescer())
+        try connection.pipeline.syncOperations.addHandler(quiescer)
     }
 }
