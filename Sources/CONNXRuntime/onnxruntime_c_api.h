@@ -26,6 +26,7 @@ typedef struct OrtSequenceTypeInfo OrtSequenceTypeInfo;
 typedef struct OrtSessionOptions OrtSessionOptions;
 typedef struct OrtModelMetadata OrtModelMetadata;
 typedef struct OrtAllocator OrtAllocator;
+typedef struct OrtThreadingOptions OrtThreadingOptions;
 
 typedef enum ONNXTensorElementDataType {
   ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED = 0,
@@ -225,10 +226,10 @@ typedef struct OrtApi {
   /* 116 */ OrtStatus *(*ModelMetadataLookupCustomMetadataMap)(const OrtModelMetadata *model_metadata, OrtAllocator *allocator, const char *key, char **value);
   /* 117 */ OrtStatus *(*ModelMetadataGetVersion)(const OrtModelMetadata *model_metadata, int64_t *value);
   /* 118 */ void (*ReleaseModelMetadata)(OrtModelMetadata *input);
-  /* 119 */ void *unused_slot_119;
-  /* 120 */ void *unused_slot_120;
-  /* 121 */ void *unused_slot_121;
-  /* 122 */ void *unused_slot_122;
+  /* 119 */ OrtStatus *(*CreateEnvWithGlobalThreadPools)(OrtLoggingLevel log_severity_level, const char *logid, const OrtThreadingOptions *tp_options, OrtEnv **out);
+  /* 120 */ OrtStatus *(*DisablePerSessionThreads)(OrtSessionOptions *options);
+  /* 121 */ OrtStatus *(*CreateThreadingOptions)(OrtThreadingOptions **out);
+  /* 122 */ void (*ReleaseThreadingOptions)(OrtThreadingOptions *input);
   /* 123 */ OrtStatus *(*ModelMetadataGetCustomMetadataMapKeys)(const OrtModelMetadata *model_metadata, OrtAllocator *allocator, char ***keys, int64_t *num_keys);
   /* 124 */ void *unused_slot_124;
   /* 125 */ void *unused_slot_125;
@@ -253,9 +254,9 @@ typedef struct OrtApi {
   /* 144 */ void *unused_slot_144;
   /* 145 */ void *unused_slot_145;
   /* 146 */ void *unused_slot_146;
-  /* 147 */ void *unused_slot_147;
-  /* 148 */ void *unused_slot_148;
-  /* 149 */ void *unused_slot_149;
+  /* 147 */ OrtStatus *(*SetGlobalIntraOpNumThreads)(OrtThreadingOptions *tp_options, int intra_op_num_threads);
+  /* 148 */ OrtStatus *(*SetGlobalInterOpNumThreads)(OrtThreadingOptions *tp_options, int inter_op_num_threads);
+  /* 149 */ OrtStatus *(*SetGlobalSpinControl)(OrtThreadingOptions *tp_options, int allow_spinning);
   /* 150 */ void *unused_slot_150;
   /* 151 */ void *unused_slot_151;
   /* 152 */ void *unused_slot_152;
@@ -339,9 +340,16 @@ _Static_assert(offsetof(OrtApi, ModelMetadataGetDescription) == 115 * sizeof(voi
 _Static_assert(offsetof(OrtApi, ModelMetadataLookupCustomMetadataMap) == 116 * sizeof(void *), "OrtApi.ModelMetadataLookupCustomMetadataMap must be slot 116");
 _Static_assert(offsetof(OrtApi, ModelMetadataGetVersion) == 117 * sizeof(void *), "OrtApi.ModelMetadataGetVersion must be slot 117");
 _Static_assert(offsetof(OrtApi, ReleaseModelMetadata) == 118 * sizeof(void *), "OrtApi.ReleaseModelMetadata must be slot 118");
+_Static_assert(offsetof(OrtApi, CreateEnvWithGlobalThreadPools) == 119 * sizeof(void *), "OrtApi.CreateEnvWithGlobalThreadPools must be slot 119");
+_Static_assert(offsetof(OrtApi, DisablePerSessionThreads) == 120 * sizeof(void *), "OrtApi.DisablePerSessionThreads must be slot 120");
+_Static_assert(offsetof(OrtApi, CreateThreadingOptions) == 121 * sizeof(void *), "OrtApi.CreateThreadingOptions must be slot 121");
+_Static_assert(offsetof(OrtApi, ReleaseThreadingOptions) == 122 * sizeof(void *), "OrtApi.ReleaseThreadingOptions must be slot 122");
 _Static_assert(offsetof(OrtApi, ModelMetadataGetCustomMetadataMapKeys) == 123 * sizeof(void *), "OrtApi.ModelMetadataGetCustomMetadataMapKeys must be slot 123");
 _Static_assert(offsetof(OrtApi, GetStringTensorElementLength) == 127 * sizeof(void *), "OrtApi.GetStringTensorElementLength must be slot 127");
 _Static_assert(offsetof(OrtApi, GetStringTensorElement) == 128 * sizeof(void *), "OrtApi.GetStringTensorElement must be slot 128");
+_Static_assert(offsetof(OrtApi, SetGlobalIntraOpNumThreads) == 147 * sizeof(void *), "OrtApi.SetGlobalIntraOpNumThreads must be slot 147");
+_Static_assert(offsetof(OrtApi, SetGlobalInterOpNumThreads) == 148 * sizeof(void *), "OrtApi.SetGlobalInterOpNumThreads must be slot 148");
+_Static_assert(offsetof(OrtApi, SetGlobalSpinControl) == 149 * sizeof(void *), "OrtApi.SetGlobalSpinControl must be slot 149");
 _Static_assert(offsetof(OrtApi, ModelMetadataGetGraphDescription) == 158 * sizeof(void *), "OrtApi.ModelMetadataGetGraphDescription must be slot 158");
 
 #endif

@@ -22,17 +22,29 @@ public struct ONNXRuntimeOptions: Sendable, Hashable {
         var mode: CONNXRuntime.ExecutionMode { self == .sequential ? ORT_SEQUENTIAL : ORT_PARALLEL }
     }
 
+    /// Where a session's operators find their threads.
+    public enum ThreadPool: String, Sendable, CaseIterable {
+        /// A pool of the session's own (`intraOpThreads`, `interOpThreads`).
+        case session
+        /// The runtime's pool, shared by every session that uses it: a lone
+        /// request spreads over all of its threads, concurrent ones share them.
+        case shared
+    }
+
+    public var threadPool: ThreadPool
     public var intraOpThreads: Int
     public var interOpThreads: Int
     public var graphOptimization: GraphOptimization
     public var executionMode: ExecutionMode
 
     public init(
+        threadPool: ThreadPool = .session,
         intraOpThreads: Int = 0,
         interOpThreads: Int = 0,
         graphOptimization: GraphOptimization = .all,
         executionMode: ExecutionMode = .sequential
     ) {
+        self.threadPool = threadPool
         self.intraOpThreads = intraOpThreads
         self.interOpThreads = interOpThreads
         self.graphOptimization = graphOptimization
@@ -46,8 +58,13 @@ extension ONNXRuntime {
         var handle: OpaquePointer?
         try check(api.pointee.CreateSessionOptions!(&handle), "CreateSessionOptions")
         do throws(ONNXRuntimeFailure) {
-            try check(api.pointee.SetIntraOpNumThreads!(handle, Int32(clamping: options.intraOpThreads)), "SetIntraOpNumThreads")
-            try check(api.pointee.SetInterOpNumThreads!(handle, Int32(clamping: options.interOpThreads)), "SetInterOpNumThreads")
+            switch options.threadPool {
+            case .session:
+                try check(api.pointee.SetIntraOpNumThreads!(handle, Int32(clamping: options.intraOpThreads)), "SetIntraOpNumThreads")
+                try check(api.pointee.SetInterOpNumThreads!(handle, Int32(clamping: options.interOpThreads)), "SetInterOpNumThreads")
+            case .shared:
+                try check(api.pointee.DisablePerSessionThreads!(handle), "DisablePerSessionThreads")
+            }
             try check(
                 api.pointee.SetSessionGraphOptimizationLevel!(handle, options.graphOptimization.level),
                 "SetSessionGraphOptimizationLevel"

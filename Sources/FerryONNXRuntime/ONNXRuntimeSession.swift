@@ -231,6 +231,7 @@ public struct ONNXRuntimeBackend: Backend {
     public let runtime: ONNXRuntime
     public let options: ONNXRuntimeOptions
     public var platform: String { "onnxruntime_onnx" }
+    public var sharedThreads: Int? { options.threadPool == .shared ? runtime.sharedPoolThreads : nil }
 
     public init(runtime: ONNXRuntime, options: ONNXRuntimeOptions = ONNXRuntimeOptions()) {
         self.runtime = runtime

@@ -282,23 +282,34 @@ public actor ModelManager {
         let backend = backend
         let defaultMaxBatchSize = defaultMaxBatchSize
         let defaultBatching = defaultBatching
-        let (instances, threads) = Self.instancePlan(configured: configuration.instanceCount ?? defaultInstanceCount, cores: cores)
-        logger.info(
-            "loading model",
-            metadata: [
-                "model": "\(name)", "version": "\(version)", "file": "\(file)", "instances": "\(instances)",
-                "threads_per_instance": "\(threads)", "cores": "\(cores)",
-            ]
-        )
+        let configured = configuration.instanceCount ?? defaultInstanceCount
+        let cores = cores
+        let logger = logger
         return try await BlockingWork.run("ferry load \(name)") { () throws(FerryError) -> LoadedModelVersion in
-            let sessions = try (0..<instances).map { _ throws(FerryError) in
-                try backend.loadModel(atPath: file, name: name, suggestedThreads: threads)
-            }
+            // Whether the model batches is known once its signature is: the first
+            // session is loaded before the number of instances is settled.
+            let plan = Self.instancePlan(configured: configured, cores: cores)
+            let first = try backend.loadModel(atPath: file, name: name, suggestedThreads: plan.threads)
             var completed = try configuration.completed(
-                with: sessions[0].signature,
+                with: first.signature,
                 defaultMaxBatchSize: defaultMaxBatchSize,
                 defaultBatching: defaultBatching
             )
+            let batching = completed.maxBatchSize > 0 && completed.dynamicBatching != nil
+            let instances =
+                backend.sharedThreads == nil
+                ? plan.instances : Self.sharedPoolInstances(configured: configured, batching: batching, cores: cores)
+            logger.info(
+                "loading model",
+                metadata: [
+                    "model": "\(name)", "version": "\(version)", "file": "\(file)", "instances": "\(instances)",
+                    "threads_per_instance": backend.sharedThreads.map { "shared pool of \($0)" } ?? "\(plan.threads)",
+                    "dynamic_batching": "\(batching)", "cores": "\(cores)",
+                ]
+            )
+            let sessions = try [first] + (1..<instances).map { _ throws(FerryError) in
+                try backend.loadModel(atPath: file, name: name, suggestedThreads: plan.threads)
+            }
             completed.instanceCount = instances
             return LoadedModelVersion(name: name, version: version, configuration: completed, sessions: sessions, fingerprint: fingerprint)
         }
@@ -312,6 +323,20 @@ public actor ModelManager {
     package static func instancePlan(configured: Int?, cores: Int) -> (instances: Int, threads: Int) {
         let instances = configured ?? (cores <= 4 ? cores : cores / 2)
         return (max(1, instances), max(1, cores / max(1, instances)))
+    }
+
+    /// Instances of a model whose sessions share one pool of every core.
+    /// Unless configured: a model that batches dynamically gets one instance
+    /// per 8 cores, so concurrent requests become one execution that spreads
+    /// over the pool, and a lone request spreads over it alone (ResNet-50 on
+    /// 2 cores: 2 instances of 1 thread answered a lone request in 54 ms, one
+    /// instance on the pool in 29 ms, as fast as a bare ONNX Runtime call on
+    /// both cores, and kept the throughput of 8 concurrent ones). A model that
+    /// does not batch keeps an instance per core (per 2 cores above 4), so
+    /// its requests still run side by side; they share the pool's threads.
+    package static func sharedPoolInstances(configured: Int?, batching: Bool, cores: Int) -> Int {
+        if let configured { return max(1, configured) }
+        return batching ? max(1, cores / 8) : instancePlan(configured: nil, cores: cores).instances
     }
 
     /// Old versions stop taking requests (they are no longer in the table) and

@@ -1,4 +1,5 @@
 import FerryCore
+import FerryONNXRuntime
 import FerryServing
 import Foundation
 import Synchronization
@@ -227,6 +228,39 @@ struct InstanceDefaultsTests {
         #expect(ModelManager.instancePlan(configured: nil, cores: 16) == (8, 2))
         #expect(ModelManager.instancePlan(configured: 1, cores: 8) == (1, 8))
         #expect(ModelManager.instancePlan(configured: 3, cores: 2) == (3, 1))
+    }
+
+    @Test("on a shared thread pool, a model that batches gets one instance per 8 cores, one that does not an instance per core")
+    func sharedPoolInstances() {
+        #expect(ModelManager.sharedPoolInstances(configured: nil, batching: true, cores: 2) == 1)
+        #expect(ModelManager.sharedPoolInstances(configured: nil, batching: true, cores: 16) == 2)
+        #expect(ModelManager.sharedPoolInstances(configured: nil, batching: false, cores: 2) == 2)
+        #expect(ModelManager.sharedPoolInstances(configured: nil, batching: false, cores: 16) == 8)
+        #expect(ModelManager.sharedPoolInstances(configured: 3, batching: true, cores: 2) == 3)
+    }
+
+    @Test("models on the shared pool: the instance count follows batching, and the answers are the ones of per-instance threads")
+    func sharedPoolLoads() async throws {
+        let repository = try TestRepository()
+        try repository.add("mlp")
+        try repository.add("slow")  // a scalar input: it cannot batch
+        let runtime = try TestRepository.backend().runtime
+        let manager = ModelManager(
+            repository: try ModelRepository(path: repository.path),
+            backend: ONNXRuntimeBackend(runtime: runtime, options: ONNXRuntimeOptions(threadPool: .shared)),
+            defaultInstanceCount: nil,
+            cores: 2
+        )
+        await manager.loadInitialModels()
+        let shared = InferenceServer(manager: manager)
+        #expect(try shared.modelConfiguration("mlp").instanceCount == 1)
+        #expect(try shared.modelConfiguration("slow").instanceCount == 2)
+        let request = InferenceRequest(inputs: [Tensor(name: "input", shape: [3, 64], values: (0..<192).map { Float($0) / 192 })])
+        let own = try await repository.server()
+        let expected = try await own.infer(request, model: "mlp").outputs[0]
+        let answer = try await shared.infer(request, model: "mlp").outputs[0]
+        #expect(answer.shape == expected.shape)
+        #expect(answer.data == expected.data)
     }
 
     @Test("serve's batching defaults apply to models without a config.pbtxt")

@@ -33,9 +33,15 @@ public protocol Backend: Sendable {
     /// the instance should use inside one operator (the server divides the
     /// cores among instances). A backend with explicitly set threads ignores it.
     func loadModel(atPath path: String, name: String, suggestedThreads: Int) throws(FerryError) -> any ModelSession
+
+    /// The threads of the pool every instance shares, when the backend runs
+    /// them on one (nil: each instance has threads of its own).
+    var sharedThreads: Int? { get }
 }
 
 extension Backend {
+    public var sharedThreads: Int? { nil }
+
     public func loadModel(atPath path: String, name: String, suggestedThreads: Int) throws(FerryError) -> any ModelSession {
         try loadModel(atPath: path, name: name)
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryCore
 import FerryONNXRuntime
+import FerryServing
 
 /// Options for loading models with ONNX Runtime, shared by every command that does.
 struct RuntimeOptions: ParsableArguments {
@@ -8,6 +9,12 @@ struct RuntimeOptions: ParsableArguments {
         name: .customLong("onnxruntime-lib"),
         help: ArgumentHelp("Path to libonnxruntime.so (else FERRY_ONNXRUNTIME_LIB, .deps/, next to ferry, system).", valueName: "path"))
     var libraryPath: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Where a model's instances find threads: session (each its own, the cores divided among them) or shared (one pool of every core for all: a lone request uses them all).",
+            valueName: "pool"))
+    var threadPool: ONNXRuntimeOptions.ThreadPool = .shared
 
     @Option(help: "Threads ONNX Runtime uses inside one operator (0: its default).")
     var intraOpThreads = 0
@@ -32,14 +39,17 @@ struct RuntimeOptions: ParsableArguments {
 
     func backend() throws(FerryError) -> ONNXRuntimeBackend {
         let options = ONNXRuntimeOptions(
+            threadPool: threadPool,
             intraOpThreads: intraOpThreads,
             interOpThreads: interOpThreads,
             graphOptimization: graphOptimization,
             executionMode: executionMode
         )
-        return ONNXRuntimeBackend(runtime: try ONNXRuntime.load(libraryPath: libraryPath), options: options)
+        let runtime = try ONNXRuntime.load(libraryPath: libraryPath, sharedPoolThreads: AvailableCores.count)
+        return ONNXRuntimeBackend(runtime: runtime, options: options)
     }
 }
 
 extension ONNXRuntimeOptions.GraphOptimization: ExpressibleByArgument {}
+extension ONNXRuntimeOptions.ThreadPool: ExpressibleByArgument {}
 extension ONNXRuntimeOptions.ExecutionMode: ExpressibleByArgument {}
