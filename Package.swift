@@ -174,6 +174,11 @@ let package = Package(
             path: "Benchmarks/InProcessBenchmark"
         ),
         .executableTarget(
+            name: "JSONTensorBenchmark",
+            dependencies: ["FerryCore", "FerryProtocol"],
+            path: "Benchmarks/JSONTensorBenchmark"
+        ),
+        .executableTarget(
             name: "ThroughputBenchmark",
             dependencies: ["FerryCore", "FerryONNXRuntime"],
             path: "Benchmarks/ThroughputBenchmark"

@@ -57,6 +57,12 @@ public final class HTTPInferenceClient: InferenceClient {
     }
 
     public func infer(_ request: InferenceRequest, model: String, version: String?) async throws(FerryError) -> InferenceResponse {
+        try await preparedInfer(request, model: model, version: version)()
+    }
+
+    public func preparedInfer(
+        _ request: InferenceRequest, model: String, version: String?
+    ) throws(FerryError) -> @Sendable () async throws(FerryError) -> InferenceResponse {
         let (header, chunks) = try request.v2Body(binary: binary)
         var body = ByteBuffer()
         body.reserveCapacity(header.count + chunks.reduce(0) { $0 + $1.count })
@@ -64,8 +70,14 @@ public final class HTTPInferenceClient: InferenceClient {
         for chunk in chunks { body.writeBytes(chunk) }
         var headers = HTTPHeaders([("Content-Type", binary ? "application/octet-stream" : "application/json")])
         if binary { headers.add(name: Self.headerLength, value: String(header.count)) }
-        let (status, responseHeaders, bytes) = try await send(
-            modelPath(model, version) + "/infer", method: .POST, headers: headers, body: body)
+        let path = modelPath(model, version) + "/infer"
+        return { [body, headers] () async throws(FerryError) -> InferenceResponse in
+            let (status, responseHeaders, bytes) = try await self.send(path, method: .POST, headers: headers, body: body)
+            return try Self.response(status: status, headers: responseHeaders, bytes: bytes)
+        }
+    }
+
+    private static func response(status: Int, headers responseHeaders: HTTPHeaders, bytes: [UInt8]) throws(FerryError) -> InferenceResponse {
         guard status == 200 else { throw Self.error(status: status, body: bytes) }
         let data = Data(bytes)
         if let value = responseHeaders.first(name: Self.headerLength), let length = Int(value), length <= data.count {

@@ -9,10 +9,23 @@ public protocol InferenceClient: Sendable {
     func serverMetadata() async throws(FerryError) -> ServerMetadata
     func modelMetadata(_ model: String, version: String?) async throws(FerryError) -> RemoteModelMetadata
     func infer(_ request: InferenceRequest, model: String, version: String?) async throws(FerryError) -> InferenceResponse
+    /// Encodes `request` once and returns a call that sends it: what a load
+    /// generator repeats, so its own encoding is not measured with the server.
+    func preparedInfer(
+        _ request: InferenceRequest, model: String, version: String?
+    ) throws(FerryError) -> @Sendable () async throws(FerryError) -> InferenceResponse
     /// The server's cumulative statistics of a model, summed over its versions.
     func modelStatistics(_ model: String, version: String?) async throws(FerryError) -> RemoteModelStatistics
     /// Closes connections; the client cannot be used afterwards.
     func close() async
+}
+
+extension InferenceClient {
+    public func preparedInfer(
+        _ request: InferenceRequest, model: String, version: String?
+    ) throws(FerryError) -> @Sendable () async throws(FerryError) -> InferenceResponse {
+        { () async throws(FerryError) -> InferenceResponse in try await infer(request, model: model, version: version) }
+    }
 }
 
 public struct ServerMetadata: Sendable, Hashable {

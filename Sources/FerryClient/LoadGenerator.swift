@@ -60,9 +60,14 @@ public enum LoadGenerator {
         plan: LoadPlan,
         progress: (@Sendable (_ requests: Int, _ elapsed: Duration) -> Void)? = nil
     ) async -> LoadResult {
-        let send: @Sendable () async throws(FerryError) -> Void = {
-            _ = try await client.infer(request, model: model, version: version)
+        let call: @Sendable () async throws(FerryError) -> InferenceResponse
+        do throws(FerryError) {
+            call = try client.preparedInfer(request, model: model, version: version)
+        } catch {
+            let failure = error
+            call = { () async throws(FerryError) -> InferenceResponse in throw failure }
         }
+        let send: @Sendable () async throws(FerryError) -> Void = { _ = try await call() }
         if plan.warmup > .zero {
             _ = await measure(plan.mode, for: plan.warmup, send: send, progress: nil)
         }

@@ -23,6 +23,19 @@ public struct JSONParser {
         return try result.get()
     }
 
+    /// Parses a document whose arrays under the key `key` (at any depth) are
+    /// checked as strictly as the rest but kept as text (`.deferredArray`), a
+    /// slice of `data`: a v2 request's tensor data is read straight into its
+    /// typed elements instead of a tree node per number.
+    public static func parse(_ data: Data, deferringArraysOf key: String) throws(FerryError) -> JSONValue {
+        let result: Result<JSONValue, FerryError> = data.withUnsafeBytes { buffer in
+            var parser = JSONParser(bytes: buffer)
+            parser.deferred = (Array(key.utf8), data)
+            return Result { () throws(FerryError) in try parser.parseDocument() }
+        }
+        return try result.get()
+    }
+
     public static func parse(_ text: String) throws(FerryError) -> JSONValue {
         try parse(Data(text.utf8))
     }
@@ -30,6 +43,8 @@ public struct JSONParser {
     private let bytes: UnsafeRawBufferPointer
     private var position = 0
     private var depth = 0
+    /// The key whose arrays are kept as text, and the document they are sliced from.
+    private var deferred: (key: [UInt8], source: Data)?
 
     private init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -98,7 +113,14 @@ public struct JSONParser {
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
             position += 1
             skipWhitespace()
-            members[key] = try parseValue()
+            if let deferred, current == UInt8(ascii: "["), key.utf8.elementsEqual(deferred.key) {
+                let start = position
+                try skipValue()
+                let base = deferred.source.startIndex
+                members[key] = .deferredArray(JSONText(checked: deferred.source[(base + start)..<(base + position)]))
+            } else {
+                members[key] = try parseValue()
+            }
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): position += 1
@@ -130,13 +152,59 @@ public struct JSONParser {
         }
     }
 
+    /// Checks one value without building it: the same grammar and limits as `parseValue`.
+    private mutating func skipValue() throws(FerryError) {
+        guard let byte = current else { throw error("unexpected end of input") }
+        switch byte {
+        case UInt8(ascii: "["), UInt8(ascii: "{"):
+            let close = byte == UInt8(ascii: "[") ? UInt8(ascii: "]") : UInt8(ascii: "}")
+            try enter()
+            defer { depth -= 1 }
+            position += 1
+            skipWhitespace()
+            if current == close {
+                position += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                if close == UInt8(ascii: "}") {
+                    guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                    _ = try parseString()
+                    skipWhitespace()
+                    guard current == UInt8(ascii: ":") else { throw error("expected ':' after key") }
+                    position += 1
+                    skipWhitespace()
+                }
+                try skipValue()
+                skipWhitespace()
+                switch current {
+                case UInt8(ascii: ","): position += 1
+                case close: position += 1; return
+                default: throw error(close == UInt8(ascii: "]") ? "expected ',' or ']' in array" : "expected ',' or '}' in object")
+                }
+            }
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try scanNumber()
+        default:
+            _ = try parseValue()
+        }
+    }
+
     private mutating func parseNumber() throws(FerryError) -> String {
         let start = position
+        if try scanNumber() { return "-Infinity" }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+    }
+
+    /// Moves past a number, checking RFC 8259's grammar; true for `-Infinity`.
+    @discardableResult
+    private mutating func scanNumber() throws(FerryError) -> Bool {
         if current == UInt8(ascii: "-") {
             position += 1
             if current == UInt8(ascii: "I") {
                 try expectLiteral("Infinity")
-                return "-Infinity"
+                return true
             }
         }
         guard let first = current, isDigit(first) else { throw error("expected a digit") }
@@ -153,13 +221,20 @@ public struct JSONParser {
             guard let byte = current, isDigit(byte) else { throw error("expected a digit in the exponent") }
             skipDigits()
         }
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+        return false
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
+    /// Tensor data is mostly digits: this loop reads them without an
+    /// optional or a bounds check per byte.
     private mutating func skipDigits() {
-        while let byte = current, isDigit(byte) { position += 1 }
+        guard let base = bytes.baseAddress else { return }
+        var index = position
+        let end = bytes.count
+        while let chunk = EightDigits.load(base, index, count: end), EightDigits.all(chunk) { index &+= 8 }
+        while index < end && base.load(fromByteOffset: index, as: UInt8.self) &- UInt8(ascii: "0") < 10 { index &+= 1 }
+        position = index
     }
 
     private mutating func parseString() throws(FerryError) -> String {

@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 /// A parsed JSON document.
 ///
 /// Numbers keep their literal text: a v2 request may carry UINT64 and INT64
@@ -10,6 +16,10 @@ public enum JSONValue: Sendable, Hashable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
+    /// An array the parser checked but did not build, kept as its text: the
+    /// `data` of a v2 tensor, which `TensorJSONCoding` reads straight into
+    /// typed elements (see `JSONParser.parse(_:deferringArraysOf:)`).
+    case deferredArray(JSONText)
 
     public subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
@@ -22,8 +32,11 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     public var arrayValue: [JSONValue]? {
-        if case .array(let value) = self { return value }
-        return nil
+        switch self {
+        case .array(let value): value
+        case .deferredArray(let text): (try? JSONParser.parse(text.bytes))?.arrayValue
+        default: nil
+        }
     }
 
     /// A short name for error messages: "a string", "an array".
@@ -33,8 +46,17 @@ public enum JSONValue: Sendable, Hashable {
         case .bool: "a boolean"
         case .number: "a number"
         case .string: "a string"
-        case .array: "an array"
+        case .array, .deferredArray: "an array"
         case .object: "an object"
         }
+    }
+}
+
+/// Checked JSON text: a slice of the document it came from.
+public struct JSONText: Sendable, Hashable {
+    public let bytes: Data
+
+    public init(checked bytes: Data) {
+        self.bytes = bytes
     }
 }

@@ -71,6 +71,8 @@ public struct JSONWriter {
         case .string(let text): string(text)
         case .array(let elements):
             list(elements) { writer, element in writer.value(element) }
+        case .deferredArray(let text):
+            embed(text.bytes)
         case .object(let members):
             bytes.append(UInt8(ascii: "{"))
             for (index, key) in members.keys.sorted().enumerated() {

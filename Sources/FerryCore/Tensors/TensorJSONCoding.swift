@@ -16,6 +16,12 @@ public enum TensorJSONCoding {
         shape: TensorShape,
         tensorName: String
     ) throws(FerryError) -> Data {
+        if case .deferredArray(let text) = data {
+            guard let expected = shape.elementCount else {
+                throw FerryError(.invalidArgument, "input '\(tensorName)': shape \(shape) is not a valid shape")
+            }
+            return try decode(text, datatype: datatype, expected: expected, context: Context(tensorName: tensorName, datatype: datatype, shape: shape))
+        }
         var leaves: [JSONValue] = []
         // Reserve from the data actually sent, never from the claimed shape: a
         // shape of 2^40 elements must be an error, not an allocation.
@@ -30,7 +36,7 @@ public enum TensorJSONCoding {
                 "input '\(tensorName)': shape \(shape) has \(expected) elements, but 'data' holds \(leaves.count)"
             )
         }
-        let context = Context(tensorName: tensorName, datatype: datatype)
+        let context = Context(tensorName: tensorName, datatype: datatype, shape: shape)
         switch datatype {
         case .bool:
             return try pack(leaves, context) { value, context, index throws(FerryError) -> Bool in
@@ -146,9 +152,10 @@ public enum TensorJSONCoding {
         }
     }
 
-    private struct Context {
+    struct Context {
         let tensorName: String
         let datatype: DataType
+        let shape: TensorShape
 
         func invalid(_ value: JSONValue, _ index: Int, _ expected: String) -> FerryError {
             let shown: String
@@ -157,6 +164,17 @@ public enum TensorJSONCoding {
                 .invalidArgument,
                 "input '\(tensorName)': element \(index) of 'data' is \(shown), but \(datatype.rawValue) needs \(expected)"
             )
+        }
+
+        func integerLiteral<Element: FixedWidthInteger>(_ value: JSONValue, _ index: Int, _ type: Element.Type) throws(FerryError) -> Element {
+            guard case .number(let literal) = value else { throw invalid(value, index, "an integer") }
+            guard let integer = Element(literal) else {
+                // Integral by its spelling, so 2^64 is "out of range", not "not an integer".
+                let digits = literal.hasPrefix("-") ? literal.dropFirst() : Substring(literal)
+                let isIntegral = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+                throw invalid(value, index, isIntegral ? "a value in \(Element.min)...\(Element.max)" : "an integer")
+            }
+            return integer
         }
 
         func floatLiteral<Number: LosslessStringConvertible>(
@@ -200,18 +218,7 @@ public enum TensorJSONCoding {
         _ context: Context
     ) throws(FerryError) -> Data {
         try pack(leaves, context) { value, context, index throws(FerryError) -> Element in
-            guard case .number(let literal) = value else { throw context.invalid(value, index, "an integer") }
-            guard let integer = Element(literal) else {
-                // Integral by its spelling, so 2^64 is "out of range", not "not an integer".
-                let digits = literal.hasPrefix("-") ? literal.dropFirst() : Substring(literal)
-                let isIntegral = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
-                throw context.invalid(
-                    value,
-                    index,
-                    isIntegral ? "a value in \(Element.min)...\(Element.max)" : "an integer"
-                )
-            }
-            return integer
+            try context.integerLiteral(value, index, Element.self)
         }
     }
 }
