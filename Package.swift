@@ -183,7 +183,9 @@ let package = Package(
             dependencies: ["FerryCore", "FerryONNXRuntime"],
             path: "Benchmarks/ThroughputBenchmark"
         ),
-        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerryProtocol"]),
+        // Helpers more than one test target uses (a seeded random generator).
+        .target(name: "FerryTestSupport", path: "Tests/FerryTestSupport"),
+        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerryProtocol", "FerryTestSupport"]),
         .testTarget(name: "FerryImageTests", dependencies: ["FerryCore", "FerryImage"]),
         .testTarget(name: "FerryDeployTests", dependencies: ["FerryCore", "FerryDeploy"]),
         .testTarget(name: "FerryConvertTests", dependencies: ["FerryCore", "FerryConvert", "FerryONNXRuntime"]),
@@ -212,7 +214,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FerryServingTests",
-            dependencies: ["FerryCore", "FerryProtocol", "FerryServing", "FerryONNXRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: [
+                "FerryCore", "FerryProtocol", "FerryServing", "FerryONNXRuntime", "FerryTestSupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .testTarget(
             name: "FerryHTTPTests",

@@ -48,25 +48,28 @@ extension TensorJSONCoding {
                 return try context.floatLiteral(scalar.value(text), index, Double.self)
             }
         // As in the tree path: the correctly rounded Double, rounded to odd into Float, then to the half type.
-        case .fp16:
-            return try read(text, expected: expected, context: context) { scalar, literal, index throws(FerryError) -> Float16 in
-                let value: Double
-                if case .number(let decimal, _) = scalar, let exact = decimal.double { value = exact } else {
-                    value = try context.floatLiteral(scalar.value(text), index, Double.self)
-                }
-                return Float16(Float(roundingToOdd: value))
-            }
-        case .bf16:
-            return try read(text, expected: expected, context: context) { scalar, literal, index throws(FerryError) -> BFloat16 in
-                let value: Double
-                if case .number(let decimal, _) = scalar, let exact = decimal.double { value = exact } else {
-                    value = try context.floatLiteral(scalar.value(text), index, Double.self)
-                }
-                return BFloat16(Float(roundingToOdd: value))
-            }
+        case .fp16: return try readHalf(text, expected: expected, context: context) { Float16($0) }
+        case .bf16: return try readHalf(text, expected: expected, context: context) { BFloat16($0) }
         case .bytes:
             // Strings need their escapes undone: the tree path does it.
             return try decode(JSONParser.parse(text.bytes), datatype: datatype, shape: TensorShape([expected]), tensorName: context.tensorName)
+        }
+    }
+
+    private static func readHalf<Element: TensorElement>(
+        _ text: JSONText,
+        expected: Int,
+        context: Context,
+        _ half: (Float) -> Element
+    ) throws(FerryError) -> Data {
+        try read(text, expected: expected, context: context) { scalar, _, index throws(FerryError) -> Element in
+            let value: Double
+            if case .number(let decimal, _) = scalar, let exact = decimal.double {
+                value = exact
+            } else {
+                value = try context.floatLiteral(scalar.value(text), index, Double.self)
+            }
+            return half(Float(roundingToOdd: value))
         }
     }
 
