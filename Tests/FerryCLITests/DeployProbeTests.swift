@@ -57,7 +57,7 @@ extension ContainerImageTests {
                     #expect(metrics.stdout.contains("ferry_inference_pending_request_count{"), "\(metrics.stdout.prefix(400))")
                 case "grpc":
                     let health = try running.inside([FerryProcess.executable.path, "health", "grpc://127.0.0.1:\(target)"])
-                    #expect(health.status == 0, "\(health.stderr)")
+                    #expect(health.status == 0, "\(health.stderr)\n\(running.logText.suffix(3000))")
                 default: Issue.record("unexpected Service port \(servicePort)")
                 }
             }
@@ -82,7 +82,7 @@ extension ContainerImageTests {
                 try await kserveRunning.waitInside(url)
             }
             let grpcHealth = try kserveRunning.inside([FerryProcess.executable.path, "health", "grpc://127.0.0.1:9000"])
-            #expect(grpcHealth.status == 0, "\(grpcHealth.stderr)")
+            #expect(grpcHealth.status == 0, "\(grpcHealth.stderr)\n\(kserveRunning.logText.suffix(3000))")
             #expect(try await kserveRunning.terminate())
         }
     }

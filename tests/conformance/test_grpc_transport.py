@@ -263,3 +263,19 @@ def test_sigterm_lets_a_running_unary_call_finish(tmp_path_factory):
     finally:
         if server.process.poll() is None:
             stop_server(server)
+
+
+def test_stream_answers_what_came_before_a_bad_message_then_ends_with_its_error(slow_server):
+    good = framed(mlp_request("first").SerializeToString())
+    result = h2_call(slow_server.grpc_port, STREAM, [good + framed(b"\xff\xff\xff\xff") + framed(mlp_request("after").SerializeToString())])
+    code, text = status_of(result)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "ModelInferRequest" in text
+    replies, body = [], result["body"]
+    while body:
+        length = struct.unpack(">I", body[1:5])[0]
+        reply = service_pb2.ModelStreamInferResponse()
+        reply.ParseFromString(body[5:5 + length])
+        replies.append(reply.infer_response.id)
+        body = body[5 + length:]
+    assert replies == ["first"]

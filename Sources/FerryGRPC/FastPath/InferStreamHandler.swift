@@ -212,8 +212,10 @@ final class InferStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
                 unaryMessage = message
             case .streaming:
-                // After a shutdown began, messages are not run: the stream ends UNAVAILABLE.
-                if !shuttingDown { start(message) }
+                // After a shutdown began, messages are not run: the stream ends
+                // UNAVAILABLE. After one that was not a request, none are: the
+                // stream ends with that error once the answers before it are out.
+                if !shuttingDown && closingStatus == nil { start(message) }
             case .undecided:
                 return
             }

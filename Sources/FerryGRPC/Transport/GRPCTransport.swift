@@ -78,7 +78,6 @@ final class GRPCTransport: ServerTransport, Sendable {
                         try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
                     }
                 }
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { connection in
                     connection.eventLoop.makeCompletedFuture {
                         try Self.configure(connection, settings: settings, rpcs: sink, prepareStream: prepareStream)
