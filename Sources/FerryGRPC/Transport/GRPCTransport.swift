@@ -34,9 +34,8 @@ final class GRPCTransport: ServerTransport, Sendable {
     }
 
     private struct State {
-        var address: SocketAddress?
-        var serverChannel: (any Channel)?
-        var shutdown: (() -> Void)?
+        /// Starts the graceful shutdown, once the listener exists.
+        var shutdown: (@Sendable () -> Void)?
         var shutdownRequested = false
     }
 
@@ -90,8 +89,6 @@ final class GRPCTransport: ServerTransport, Sendable {
             throw error
         }
         let shutDownAlready = state.withLock { state in
-            state.address = channel.localAddress
-            state.serverChannel = channel
             state.shutdown = {
                 let closed = group.any().makePromise(of: Void.self)
                 closed.futureResult.whenComplete { _ in sink.finish() }
