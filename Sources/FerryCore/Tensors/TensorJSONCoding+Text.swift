@@ -25,7 +25,7 @@ extension TensorJSONCoding {
     ) throws(FerryError) -> Data {
         switch datatype {
         case .bool:
-            return try read(text, expected: expected, context: context) { scalar, _, index throws(FerryError) -> Bool in
+            return try read(text, expected: expected, context: context) { scalar, index throws(FerryError) -> Bool in
                 guard case .bool(let flag) = scalar else { throw context.invalid(scalar.value(text), index, "a boolean") }
                 return flag
             }
@@ -38,12 +38,12 @@ extension TensorJSONCoding {
         case .int32: return try readIntegers(text, Int32.self, expected: expected, context: context)
         case .int64: return try readIntegers(text, Int64.self, expected: expected, context: context)
         case .fp32:
-            return try read(text, expected: expected, context: context) { scalar, literal, index throws(FerryError) -> Float in
+            return try read(text, expected: expected, context: context) { scalar, index throws(FerryError) -> Float in
                 if case .number(let decimal, _) = scalar, let value = decimal.float { return value }
                 return try context.floatLiteral(scalar.value(text), index, Float.self)
             }
         case .fp64:
-            return try read(text, expected: expected, context: context) { scalar, literal, index throws(FerryError) -> Double in
+            return try read(text, expected: expected, context: context) { scalar, index throws(FerryError) -> Double in
                 if case .number(let decimal, _) = scalar, let value = decimal.double { return value }
                 return try context.floatLiteral(scalar.value(text), index, Double.self)
             }
@@ -62,7 +62,7 @@ extension TensorJSONCoding {
         context: Context,
         _ half: (Float) -> Element
     ) throws(FerryError) -> Data {
-        try read(text, expected: expected, context: context) { scalar, _, index throws(FerryError) -> Element in
+        try read(text, expected: expected, context: context) { scalar, index throws(FerryError) -> Element in
             let value: Double
             if case .number(let decimal, _) = scalar, let exact = decimal.double {
                 value = exact
@@ -79,7 +79,7 @@ extension TensorJSONCoding {
         expected: Int,
         context: Context
     ) throws(FerryError) -> Data {
-        try read(text, expected: expected, context: context) { scalar, _, index throws(FerryError) -> Element in
+        try read(text, expected: expected, context: context) { scalar, index throws(FerryError) -> Element in
             if case .number(let decimal, _) = scalar, let value = decimal.integer(Element.self) { return value }
             return try context.integerLiteral(scalar.value(text), index, Element.self)
         }
@@ -91,7 +91,7 @@ extension TensorJSONCoding {
         _ text: JSONText,
         expected: Int,
         context: Context,
-        _ convert: (Scalar, Range<Int>, Int) throws(FerryError) -> Element
+        _ convert: (Scalar, Int) throws(FerryError) -> Element
     ) throws(FerryError) -> Data {
         let result: Result<(values: [Element], count: Int), FerryError> = text.bytes.withUnsafeBytes { raw in
             // Reserve from the text actually sent (a number and its comma take
@@ -110,9 +110,8 @@ extension TensorJSONCoding {
                         throw FerryError(
                             .invalidArgument, "input '\(context.tensorName)': 'data' must hold numbers, booleans or strings, not \(kind)")
                     default:
-                        let start = position
                         let scalar = Self.scalar(raw, &position)
-                        if count < expected { values.append(try convert(scalar, start..<position, count)) }
+                        if count < expected { values.append(try convert(scalar, count)) }
                         count += 1
                     }
                 }

@@ -192,15 +192,9 @@ final class InferStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let message: ByteBuffer?
             do {
                 message = try reader.next()
-            } catch .tooLarge(let length) {
-                finish(
-                    code: 8,
-                    message:
-                        "request message of \(length) bytes is larger than the server accepts (\(tensorLimit) bytes of tensor data, --max-request-bytes)"
-                )
-                return
             } catch {
-                finish(code: 13, message: "a request message is marked compressed, but the request names no grpc-encoding")
+                let status = error.status(tensorLimit: tensorLimit)
+                finish(code: status.code, message: status.message)
                 return
             }
             guard let message else { return }

@@ -11,6 +11,17 @@ struct GRPCMessageReader {
         case tooLarge(length: Int)
         /// The compressed flag is set, but the request named no `grpc-encoding`.
         case compressedWithoutEncoding
+
+        /// The gRPC status that ends the call: RESOURCE_EXHAUSTED naming
+        /// `--max-request-bytes` (`tensorLimit`), or INTERNAL.
+        func status(tensorLimit: Int) -> (code: Int, message: String) {
+            switch self {
+            case .tooLarge(let length):
+                (8, "request message of \(length) bytes is larger than the server accepts (\(tensorLimit) bytes of tensor data, --max-request-bytes)")
+            case .compressedWithoutEncoding:
+                (13, "a request message is marked compressed, but the request names no grpc-encoding")
+            }
+        }
     }
 
     let limit: Int

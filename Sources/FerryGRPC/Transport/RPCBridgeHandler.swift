@@ -20,7 +20,6 @@ final class RPCBridgeHandler: ChannelInboundHandler {
 
     private let rpcs: AsyncStream<BridgedRPC>.Continuation
     private var reader: GRPCMessageReader
-    private let messageLimit: Int
     private let tensorLimit: Int
     private var inbound: AsyncThrowingStream<RPCRequestPart<GRPCMessageBytes>, any Error>.Continuation?
     private var context: ChannelHandlerContext?
@@ -33,7 +32,6 @@ final class RPCBridgeHandler: ChannelInboundHandler {
 
     init(rpcs: AsyncStream<BridgedRPC>.Continuation, messageLimit: Int, tensorLimit: Int) {
         self.rpcs = rpcs
-        self.messageLimit = messageLimit
         self.tensorLimit = tensorLimit
         self.reader = GRPCMessageReader(limit: messageLimit)
     }
@@ -153,14 +151,9 @@ final class RPCBridgeHandler: ChannelInboundHandler {
                 // Every RPC that reaches here is unary: a second message is an
                 // error grpc-swift reports, and more are not worth buffering.
                 if messages <= 2 { inbound?.yield(.message(GRPCMessageBytes(message))) }
-            } catch .tooLarge(let length) {
-                return finish(
-                    code: 8,
-                    message:
-                        "request message of \(length) bytes is larger than the server accepts (\(tensorLimit) bytes of tensor data, --max-request-bytes)"
-                )
             } catch {
-                return finish(code: 13, message: "a request message is marked compressed, but the request names no grpc-encoding")
+                let status = error.status(tensorLimit: tensorLimit)
+                return finish(code: status.code, message: status.message)
             }
         }
     }
