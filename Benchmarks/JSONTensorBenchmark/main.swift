@@ -5,7 +5,10 @@
 // and the decoding through a document tree that Ferry used before:
 //
 //   JSONTensorBenchmark [--rounds 5] [--iterations 20] [--write-request FILE]
+//                       [--decode-only]
 //
+// `--decode-only` runs just the decoding, for a profiler to count its
+// instructions (callgrind: divide by rounds x iterations).
 // The numbers are written as Python writes a float32 tensor's `tolist()`
 // (the shortest text of each value as a double), as tritonclient sends them.
 // `--write-request` saves the request body, for scripts/bench-json-python.py.
@@ -17,12 +20,20 @@ import FerryProtocol
 #else
     import Foundation
 #endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 var rounds = 5
 var iterations = 20
 var requestFile: String?
+var decodeOnly = false
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let flag = arguments.next() {
+    if flag == "--decode-only" {
+        decodeOnly = true
+        continue
+    }
     guard let value = arguments.next() else { fatalError("\(flag) needs a value") }
     switch flag {
     case "--rounds": rounds = Int(value)!
@@ -60,6 +71,7 @@ let decoded = try best(rounds: rounds, iterations: iterations) {
     precondition(request.inputs[0].data.count == count * 4)
     return body.count
 }
+if decodeOnly { exit(0) }
 // The way before issue 13: a tree node and a string per number, then strtof.
 let tree = try best(rounds: rounds, iterations: iterations) {
     let request = try InferenceRequest(v2JSON: JSONParser.parse(body))

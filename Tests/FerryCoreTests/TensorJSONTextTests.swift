@@ -8,35 +8,73 @@ import Testing
 /// correctly rounded parsers give.
 @Suite("JSON tensor data read from its text")
 struct TensorJSONTextTests {
-    /// Decodes `literals` as the `data` of a tensor both ways.
-    func bothWays(_ literals: [String], _ datatype: DataType) -> (text: Result<Data, FerryError>, tree: Result<Data, FerryError>) {
-        let document = Data(#"{"data":[\#(literals.joined(separator: ","))]}"#.utf8)
+    struct Decodings {
+        /// Read in place by the parser: `datatype` and `shape` came first.
+        let inPlace: Result<Data, FerryError>
+        /// Whether the parser did read it in place (it leaves errors to the checked path).
+        let readInPlace: Bool
+        /// Checked by the parser, read afterwards: `data` came first.
+        let text: Result<Data, FerryError>
+        /// Through the document tree.
+        let tree: Result<Data, FerryError>
+    }
+
+    /// Decodes `literals` as the `data` of a tensor every way.
+    func allWays(_ literals: [String], _ datatype: DataType) -> Decodings {
+        let data = literals.joined(separator: ",")
+        let dataFirst = Data(#"{"data":[\#(data)]}"#.utf8)
+        let headerFirst = Data(#"{"name":"x","datatype":"\#(datatype.rawValue)","shape":[\#(literals.count)],"data":[\#(data)]}"#.utf8)
         let shape = TensorShape([literals.count])
         func decode(_ value: JSONValue) -> Result<Data, FerryError> {
             Result { () throws(FerryError) in try TensorJSONCoding.decode(value, datatype: datatype, shape: shape, tensorName: "x") }
         }
-        let deferred = try! JSONParser.parse(document, deferringArraysOf: "data")["data"]!
-        guard case .deferredArray = deferred else { fatalError("the data array was built, not deferred") }
-        return (decode(deferred), decode(try! JSONParser.parse(document)["data"]!))
+        let deferred = try! JSONParser.parse(dataFirst, deferringArraysOf: "data")["data"]!
+        guard case .deferredArray(let checked) = deferred, checked.decoded == nil else { fatalError("the data array was not deferred") }
+        let read = try! JSONParser.parse(headerFirst, deferringArraysOf: "data", readingInPlace: TensorJSONCoding.readInPlace)["data"]!
+        guard case .deferredArray(let inPlace) = read else { fatalError("the data array was built, not deferred") }
+        return Decodings(
+            inPlace: decode(read), readInPlace: inPlace.decoded != nil, text: decode(deferred), tree: decode(try! JSONParser.parse(dataFirst)["data"]!))
     }
 
     func expectSame(_ literals: [String], _ datatype: DataType, sourceLocation: SourceLocation = #_sourceLocation) {
-        let (text, tree) = bothWays(literals, datatype)
-        switch (text, tree) {
+        let ways = allWays(literals, datatype)
+        for (way, result) in [("text", ways.text), ("in place", ways.inPlace)] {
+            expectSame(way, result, ways.tree, literals, datatype, sourceLocation: sourceLocation)
+        }
+        // Numbers that convert are read in one pass; anything else is left to the checked path.
+        let numeric = datatype != .bool && datatype != .bytes
+        let plain = !literals.contains { $0.contains("[") || $0.contains("N") || $0.contains("I") }
+        if case .success = ways.tree, numeric, plain {
+            #expect(ways.readInPlace, "\(datatype.rawValue) \(literals.prefix(4)) was not read in place", sourceLocation: sourceLocation)
+        }
+        if case .failure = ways.tree {
+            #expect(!ways.readInPlace, sourceLocation: sourceLocation)
+        }
+    }
+
+    func expectSame(
+        _ way: String,
+        _ result: Result<Data, FerryError>,
+        _ tree: Result<Data, FerryError>,
+        _ literals: [String],
+        _ datatype: DataType,
+        sourceLocation: SourceLocation
+    ) {
+        switch (result, tree) {
         case (.success(let fast), .success(let reference)):
-            #expect(fast == reference, "\(datatype.rawValue): \(literals.prefix(8))…", sourceLocation: sourceLocation)
+            #expect(fast == reference, "\(way), \(datatype.rawValue): \(literals.prefix(8))…", sourceLocation: sourceLocation)
             if fast != reference, datatype == .fp32 {
                 let a = fast.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
                 let b = reference.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
                 for index in a.indices where a[index].bitPattern != b[index].bitPattern {
-                    Issue.record("\(literals[index]): read \(a[index]), expected \(b[index])", sourceLocation: sourceLocation)
+                    Issue.record("\(way): \(literals[index]): read \(a[index]), expected \(b[index])", sourceLocation: sourceLocation)
                     break
                 }
             }
         case (.failure(let fast), .failure(let reference)):
-            #expect(fast.message == reference.message, sourceLocation: sourceLocation)
+            #expect(fast.message == reference.message, "\(way)", sourceLocation: sourceLocation)
         default:
-            Issue.record("\(datatype.rawValue) \(literals.prefix(4)): text \(text), tree \(tree)", sourceLocation: sourceLocation)
+            Issue.record("\(datatype.rawValue) \(literals.prefix(4)): \(way) \(result), tree \(tree)", sourceLocation: sourceLocation)
         }
     }
 
@@ -104,8 +142,7 @@ struct TensorJSONTextTests {
         expectSame(["true", "false", "\"x\\\"y\""], .bool)
         expectSame(["[1, 2]", "[3, 4]"], .fp32)
         expectSame(["[[1], [2]]", "[]", "[[[3]]]"], .int32)
-        let (text, _) = bothWays(["1", "2", "3"], .fp32)
-        #expect(throws: Never.self) { try text.get() }
+        #expect(throws: Never.self) { try allWays(["1", "2", "3"], .fp32).text.get() }
         let document = Data(#"{"data":[1,2,3]}"#.utf8)
         let deferred = try! JSONParser.parse(document, deferringArraysOf: "data")["data"]!
         for (shape, message) in [
@@ -137,15 +174,60 @@ struct TensorJSONTextTests {
         }
     }
 
-    @Test("a deferred array is checked as strictly as a built one")
+    @Test("a deferred or in-place array is checked as strictly as a built one")
     func strictness() {
-        for bad in ["[1,]", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "[1 2]", "[[1]", "[1]]", "[\"\\x\"]", "[tru]", "[+1]", "[0x10]"] {
+        let bad = [
+            "[1,]", "[01]", "[-01]", "[1.]", "[.5]", "[1e]", "[1e+]", "[-]", "[1 2]", "[[1]", "[1]]", "[\"\\x\"]", "[tru]", "[+1]",
+            "[0x10]", "[1,,2]", "[,1]", "[1", "[1,", "[[1],]", "[1]x", "[1.5.5]", "[1e5e5]", "[-Infinit]", "[NaN,]", "[1,2,3,4,5,6,7,8,9,1]]",
+        ]
+        for bad in bad {
             let document = Data(#"{"data":\#(bad)}"#.utf8)
+            let headerFirst = Data(#"{"datatype":"FP32","shape":[1],"data":\#(bad)}"#.utf8)
             let tree = #expect(throws: FerryError.self) { try JSONParser.parse(document) }
             let text = #expect(throws: FerryError.self) { try JSONParser.parse(document, deferringArraysOf: "data") }
             #expect(tree?.message == text?.message, "\(bad)")
+            let treeAfterHeader = #expect(throws: FerryError.self) { try JSONParser.parse(headerFirst) }
+            let inPlace = #expect(throws: FerryError.self) {
+                try JSONParser.parse(headerFirst, deferringArraysOf: "data", readingInPlace: TensorJSONCoding.readInPlace)
+            }
+            #expect(treeAfterHeader?.message == inPlace?.message, "\(bad)")
         }
-        let deep = Data(("{\"data\":" + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}").utf8)
-        #expect(throws: FerryError.self) { try JSONParser.parse(deep, deferringArraysOf: "data") }
+        for depth in [511, 512, 600] {
+            let nested = String(repeating: "[", count: depth) + "1" + String(repeating: "]", count: depth)
+            let document = Data(#"{"datatype":"FP32","shape":[1],"data":\#(nested)}"#.utf8)
+            let tree = Result { () throws(FerryError) in try JSONParser.parse(document) }
+            let inPlace = Result { () throws(FerryError) in
+                try JSONParser.parse(document, deferringArraysOf: "data", readingInPlace: TensorJSONCoding.readInPlace)
+            }
+            switch (tree, inPlace) {
+            case (.success, .success): #expect(depth < 512)
+            case (.failure(let a), .failure(let b)): #expect(a.message == b.message)
+            default: Issue.record("depth \(depth): tree \(tree), in place \(inPlace)")
+            }
+        }
+    }
+
+    @Test("in place only when the header came first and fits; a later datatype or shape wins")
+    func inPlaceConditions() throws {
+        func parsed(_ json: String) throws -> JSONText {
+            let document = try JSONParser.parse(Data(json.utf8), deferringArraysOf: "data", readingInPlace: TensorJSONCoding.readInPlace)
+            guard case .deferredArray(let text)? = document["data"] else { throw FerryError(.internal, "not deferred") }
+            return text
+        }
+        #expect(try parsed(#"{"datatype":"FP32","shape":[2],"data":[1,2]}"#).decoded?.count == 2)
+        #expect(try parsed(#"{"shape":[2],"data":[1,2],"datatype":"FP32"}"#).decoded == nil)
+        #expect(try parsed(#"{"datatype":"FP32","data":[1,2],"shape":[2]}"#).decoded == nil)
+        #expect(try parsed(#"{"datatype":"BYTES","shape":[1],"data":["a"]}"#).decoded == nil)
+        #expect(try parsed(#"{"datatype":"FP32","shape":[3],"data":[1,2]}"#).decoded == nil)
+        #expect(try parsed(#"{"datatype":"FP32","shape":[1],"data":[1,2]}"#).decoded == nil)
+        // A shape the text cannot fill allocates nothing.
+        #expect(try parsed(#"{"datatype":"FP32","shape":[1099511627776],"data":[1]}"#).decoded == nil)
+        #expect(try parsed(#"{"datatype":"FP32","shape":[-1],"data":[1]}"#).decoded == nil)
+        // Read as FP32, then the object says INT32: the text is read again as INT32.
+        let document = try JSONParser.parse(
+            Data(#"{"datatype":"FP32","shape":[2],"data":[1,2],"datatype":"INT32"}"#.utf8), deferringArraysOf: "data",
+            readingInPlace: TensorJSONCoding.readInPlace)
+        let data = try TensorJSONCoding.decode(document["data"]!, datatype: .int32, shape: TensorShape([2]), tensorName: "x")
+        #expect(data.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) } == [1, 2])
     }
 }

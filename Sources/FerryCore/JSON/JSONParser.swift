@@ -27,10 +27,19 @@ public struct JSONParser {
     /// checked as strictly as the rest but kept as text (`.deferredArray`), a
     /// slice of `data`: a v2 request's tensor data is read straight into its
     /// typed elements instead of a tree node per number.
-    public static func parse(_ data: Data, deferringArraysOf key: String) throws(FerryError) -> JSONValue {
+    ///
+    /// `reader`, given the members of the array's object parsed so far, may
+    /// check and read the array in one pass instead (returning where it ends
+    /// and what it read, kept with the text) or leave it to the general check
+    /// (nil); it must accept only what the grammar accepts.
+    public static func parse(
+        _ data: Data,
+        deferringArraysOf key: String,
+        readingInPlace reader: InPlaceReader? = nil
+    ) throws(FerryError) -> JSONValue {
         let result: Result<JSONValue, FerryError> = data.withUnsafeBytes { buffer in
             var parser = JSONParser(bytes: buffer)
-            parser.deferred = (Array(key.utf8), data)
+            parser.deferred = (Array(key.utf8), data, reader)
             return Result { () throws(FerryError) in try parser.parseDocument() }
         }
         return try result.get()
@@ -43,8 +52,13 @@ public struct JSONParser {
     private let bytes: UnsafeRawBufferPointer
     private var position = 0
     private var depth = 0
-    /// The key whose arrays are kept as text, and the document they are sliced from.
-    private var deferred: (key: [UInt8], source: Data)?
+    public typealias InPlaceReader = (
+        _ siblings: [String: JSONValue], _ text: UnsafeRawBufferPointer, _ start: Int, _ depthLeft: Int
+    ) -> (end: Int, decoded: JSONText.Decoded)?
+
+    /// The key whose arrays are kept as text, the document they are sliced
+    /// from, and who may read them in place.
+    private var deferred: (key: [UInt8], source: Data, reader: InPlaceReader?)?
 
     private init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -115,9 +129,17 @@ public struct JSONParser {
             skipWhitespace()
             if let deferred, current == UInt8(ascii: "["), key.utf8.elementsEqual(deferred.key) {
                 let start = position
-                try skipValue()
+                var decoded: JSONText.Decoded?
+                if let read = deferred.reader?(members, bytes, position, Self.maximumDepth - depth) {
+                    position = read.end
+                    decoded = read.decoded
+                } else if let end = NumberArrayScan.end(of: bytes, from: position, depthLeft: Self.maximumDepth - depth) {
+                    position = end
+                } else {
+                    try skipValue()
+                }
                 let base = deferred.source.startIndex
-                members[key] = .deferredArray(JSONText(checked: deferred.source[(base + start)..<(base + position)]))
+                members[key] = .deferredArray(JSONText(checked: deferred.source[(base + start)..<(base + position)], decoded: decoded))
             } else {
                 members[key] = try parseValue()
             }

@@ -52,11 +52,32 @@ public enum JSONValue: Sendable, Hashable {
     }
 }
 
-/// Checked JSON text: a slice of the document it came from.
+/// Checked JSON text: a slice of the document it came from, and what the
+/// parser already read from it, when it could.
 public struct JSONText: Sendable, Hashable {
     public let bytes: Data
+    /// The tensor elements the parser read in place (see
+    /// `TensorJSONCoding.readInPlace`); a cache of `bytes`, left out of equality.
+    public let decoded: Decoded?
 
-    public init(checked bytes: Data) {
-        self.bytes = bytes
+    public struct Decoded: Sendable {
+        public let datatype: DataType
+        public let count: Int
+        public let data: Data
+
+        public init(datatype: DataType, count: Int, data: Data) {
+            self.datatype = datatype
+            self.count = count
+            self.data = data
+        }
     }
+
+    public init(checked bytes: Data, decoded: Decoded? = nil) {
+        self.bytes = bytes
+        self.decoded = decoded
+    }
+
+    public static func == (lhs: JSONText, rhs: JSONText) -> Bool { lhs.bytes == rhs.bytes }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 }

@@ -10,7 +10,7 @@ extension InferenceRequest {
     /// Decodes a v2 inference request body:
     /// `{"id"?, "parameters"?, "inputs": [{"name","shape","datatype","parameters"?,"data"}], "outputs"?: [{"name","parameters"?}]}`.
     public init(v2JSON body: Data) throws(FerryError) {
-        try self.init(v2JSON: JSONParser.parse(body, deferringArraysOf: "data"))
+        try self.init(v2JSON: JSONParser.parse(body, deferringArraysOf: "data", readingInPlace: TensorJSONCoding.readInPlace))
     }
 
     /// Decodes a request whose JSON header may be followed by binary tensor data
