@@ -63,6 +63,11 @@ public actor ModelManager {
     /// those named (`*` for all). A model that fails stays UNAVAILABLE with
     /// its reason; the others serve.
     public func loadInitialModels(explicitlyNamed names: [String] = []) async {
+        for directory in repository.misnamedDirectories() {
+            logger.warning(
+                "directory skipped: its name is not a model name", metadata: ["directory": "\(ModelName.escaped(directory))",
+                "reason": "\(ModelName.problem(directory) ?? "")"])
+        }
         let all = repository.modelNames()
         let selected: [String]
         if controlMode == .explicit {
@@ -74,7 +79,11 @@ public actor ModelManager {
             do throws(FerryError) {
                 try await load(name)
             } catch {
-                logger.error("model failed to load", metadata: ["model": "\(name)", "reason": "\(error.message)"])
+                // A load that began logged its failure, with full paths; one
+                // refused before (an invalid name, an unknown model) did not.
+                if table.entry(name) == nil {
+                    logger.error("model not loaded", metadata: ["model": "\(ModelName.escaped(name))", "reason": "\(error.message)"])
+                }
             }
         }
         initialLoadDone = true
@@ -101,6 +110,7 @@ public actor ModelManager {
     /// fully loaded before they replace the old ones; requests already running
     /// on an old version finish on it.
     public func load(_ name: String) async throws(FerryError) {
+        try ModelName.validate(name)
         await acquire(name)
         defer { release(name) }
         try await performLoad(name)
@@ -108,6 +118,7 @@ public actor ModelManager {
 
     /// Unloads a model: new requests are refused at once, running ones finish.
     public func unload(_ name: String) async throws(FerryError) {
+        try ModelName.validate(name)
         await acquire(name)
         defer { release(name) }
         try await performUnload(name)
@@ -210,13 +221,15 @@ public actor ModelManager {
                 )
             }
         } catch {
+            let shown = FerryError(error.code, repository.relativePaths(in: error.message), backendCode: error.backendCode)
             if serving.isEmpty {
-                table.setState(name, .unavailable, reason: error.message)
+                logger.error("model failed to load", metadata: ["model": "\(name)", "reason": "\(error.message)"])
+                table.setState(name, .unavailable, reason: shown.message)
             } else {
                 logger.error(
                     "model reload failed; the loaded versions keep serving", metadata: ["model": "\(name)", "reason": "\(error.message)"])
             }
-            throw error
+            throw shown
         }
     }
 

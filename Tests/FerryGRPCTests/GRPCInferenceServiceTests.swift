@@ -101,6 +101,20 @@ struct GRPCInferenceServiceTests {
             let refused = await #expect(throws: RPCError.self) { try await service.repositoryModelLoad(load) }
             #expect(refused?.code == .invalidArgument)
             #expect(refused?.message == "load parameters (config) are not supported; change the repository instead")
+
+            // A NUL byte once cut the name short at the file system: a phantom model, and readiness false.
+            for name in ["mlp\0", "..\0x", "../mlp", "."] {
+                var bad = Inference_RepositoryModelLoadRequest()
+                bad.modelName = name
+                let invalid = await #expect(throws: RPCError.self) { try await service.repositoryModelLoad(bad) }
+                #expect(invalid?.code == .invalidArgument)
+                var unload = Inference_RepositoryModelUnloadRequest()
+                unload.modelName = name
+                let refusedUnload = await #expect(throws: RPCError.self) { try await service.repositoryModelUnload(unload) }
+                #expect(refusedUnload?.code == .invalidArgument)
+            }
+            let ready = try await service.serverReady(Inference_ServerReadyRequest())
+            #expect(ready.ready)
         }
     }
 

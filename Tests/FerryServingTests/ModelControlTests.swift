@@ -32,6 +32,36 @@ struct ModelControlTests {
         #expect(missing.code == .notFound)
     }
 
+    @Test("a name that is not a model name never reaches the file system or the model table")
+    func invalidNames() async throws {
+        let repository = try TestRepository()
+        try repository.add("mlp")
+        try repository.add("mlp.v2-b_3", fixture: "mlp")
+        // A directory whose name is no model name is skipped, not served.
+        try FileManager.default.createDirectory(atPath: repository.path + "/bad:name/1", withIntermediateDirectories: true)
+        let server = try await repository.server(mode: .explicit, load: ["mlp"])
+        #expect(await server.isReady())
+        let names = [
+            "mlp\0", "mlp\0x", "..\0x", "..", ".", "", "../mlp", "mlp/1", "/mlp", "bad:name", "mlp\n", "mlp%00", ".hidden", " mlp", "mlp\\x",
+            String(repeating: "a", count: ModelName.maximumLength + 1),
+        ]
+        for name in names {
+            let load = try await #require(throws: FerryError.self) { try await server.loadModel(name) }
+            #expect(load.code == .invalidArgument, "\(ModelName.escaped(name))")
+            #expect(load.message.hasPrefix("invalid model name \(ModelName.escaped(name)): "))
+            #expect(!load.message.contains("\0") && !load.message.contains("\n"))
+            let unload = try await #require(throws: FerryError.self) { try await server.unloadModel(name) }
+            #expect(unload.code == .invalidArgument)
+        }
+        // No phantom model, and the server stays ready.
+        #expect(await server.isReady())
+        #expect(await server.repositoryIndex().map(\.name) == ["mlp", "mlp.v2-b_3"])
+        try await server.loadModel("mlp.v2-b_3")
+        #expect(server.isModelReady("mlp.v2-b_3"))
+        #expect(ModelName.problem(String(repeating: "a", count: ModelName.maximumLength)) == nil)
+        for name in ["my model", "modèle", "mode\u{300}le", "モデル", "resnet50_v1.5-int8"] { #expect(ModelName.problem(name) == nil, "\(name)") }
+    }
+
     @Test("load and unload are refused outside explicit mode")
     func controlModeNone() async throws {
         let repository = try TestRepository()

@@ -122,6 +122,18 @@ def test_broken_model_is_unavailable(server, transport):
     assert BROKEN_MODEL in error.message()
 
 
+def test_load_failures_name_paths_relative_to_the_repository(server, transport):
+    # Clients need not learn the server's layout; the log keeps the full path.
+    repo = str(server.repo.resolve())
+    error = expect_error(transport, "unavailable", infer, server, transport, BROKEN_MODEL, MLP_BATCH1)
+    assert repo not in error.message()
+    assert "broken/1/model.onnx" in error.message(), error.message()
+    index = requests.post(server.http_base() + "/v2/repository/index", json={}, timeout=30).json()
+    reason = next(entry["reason"] for entry in index if entry["name"] == BROKEN_MODEL)
+    assert repo not in reason and "broken/1/model.onnx" in reason, reason
+    assert f"{repo}/broken/1/model.onnx" in server.log_path.read_text(errors="replace")
+
+
 def test_broken_model_metadata_is_an_error(server, protocol):
     # A model that failed to load has no signature to report: not ready
     # (503 / UNAVAILABLE) or, as Triton does, not found.

@@ -29,21 +29,37 @@ public struct ModelRepository: Sendable {
         if kind == .directory {
             layout = .directory(absolute)
         } else if absolute.hasSuffix(".onnx") {
+            let name = Self.modelName(forFile: absolute)
+            if let problem = ModelName.problem(name) {
+                throw FerryError(.invalidArgument, "\(path) would serve a model named \(ModelName.escaped(name)), but \(problem): rename the file")
+            }
             layout = .singleFile(absolute)
         } else {
             throw FerryError(.invalidArgument, "\(path) is neither a model repository directory nor an .onnx file")
         }
     }
 
-    /// The names of the models in the repository, sorted.
+    /// The names of the models in the repository, sorted: its directories
+    /// whose names are model names (`ModelName`).
     public func modelNames() -> [String] {
         switch layout {
         case .singleFile(let file):
             return [Self.modelName(forFile: file)]
-        case .directory(let root):
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-            return entries.filter { name in !name.hasPrefix(".") && FileSystem.isDirectory(root + "/" + name) }.sorted()
+        case .directory:
+            return directories().filter { ModelName.problem($0) == nil }
         }
+    }
+
+    /// Directories of the repository that cannot be models because of their
+    /// names, for a warning (hidden ones aside).
+    public func misnamedDirectories() -> [String] {
+        directories().filter { !$0.hasPrefix(".") && ModelName.problem($0) != nil }
+    }
+
+    private func directories() -> [String] {
+        guard case .directory(let root) = layout else { return [] }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return entries.filter { FileSystem.isDirectory(root + "/" + $0) }.sorted()
     }
 
     /// Reads what the repository holds for one model: its config text and version files.
@@ -53,9 +69,9 @@ public struct ModelRepository: Sendable {
             guard name == Self.modelName(forFile: file) else { throw Self.unknown(name) }
             return RepositoryEntry(name: name, directory: nil, configText: nil, versionDirectories: [1: file])
         case .directory(let root):
+            // The name joins a path only once it is known to be a name.
+            guard ModelName.problem(name) == nil, FileSystem.isDirectory(root + "/" + name) else { throw Self.unknown(name) }
             let directory = root + "/" + name
-            guard !name.isEmpty, !name.contains("/"), name != "..", name != ".", FileSystem.isDirectory(directory)
-            else { throw Self.unknown(name) }
             let configPath = directory + "/config.pbtxt"
             let configText = FileManager.default.contents(atPath: configPath).map { String(decoding: $0, as: UTF8.self) }
             var versions: [Int64: String] = [:]
@@ -67,12 +83,24 @@ public struct ModelRepository: Sendable {
         }
     }
 
+    /// `message` with the repository's absolute paths made relative to it:
+    /// load failures reach clients, who need not learn the server's layout
+    /// (the server log keeps the full paths).
+    public func relativePaths(in message: String) -> String {
+        switch layout {
+        case .directory(let root):
+            return message.replacing(root + "/", with: "").replacing(root, with: ".")
+        case .singleFile(let file):
+            return message.replacing(file, with: URL(fileURLWithPath: file).lastPathComponent)
+        }
+    }
+
     static func modelName(forFile file: String) -> String {
         URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
     }
 
     private static func unknown(_ name: String) -> FerryError {
-        FerryError(.notFound, "model '\(name)' is not in the model repository")
+        FerryError(.notFound, "model \(ModelName.escaped(name)) is not in the model repository")
     }
 }
 
