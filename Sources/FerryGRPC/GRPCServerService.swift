@@ -1,3 +1,4 @@
+import FerryCore
 import FerryServing
 import GRPCCore
 import FerryProtocol
@@ -12,6 +13,8 @@ public struct GRPCServerService: Service {
     let host: String
     let port: Int
     let maxRequestBytes: Int
+    let connections: ConnectionPolicy
+    let connectionCount: ConnectionCount
     let logger: Logger
     let onListening: @Sendable (Int) -> Void
 
@@ -20,6 +23,8 @@ public struct GRPCServerService: Service {
         host: String,
         port: Int,
         maxRequestBytes: Int,
+        connections: ConnectionPolicy = ConnectionPolicy(),
+        connectionCount: ConnectionCount? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
@@ -27,6 +32,8 @@ public struct GRPCServerService: Service {
         self.host = host
         self.port = port
         self.maxRequestBytes = maxRequestBytes
+        self.connections = connections
+        self.connectionCount = connectionCount ?? ConnectionCount(maximum: connections.maximumConnections)
         self.logger = logger
         self.onListening = onListening
     }
@@ -38,7 +45,8 @@ public struct GRPCServerService: Service {
         // read; the services check the tensor bytes of the rest precisely.
         let messageLimit = maxRequestBytes * 2 + (1 << 20)
         let settings = GRPCTransport.Settings(
-            host: host == "localhost" ? "127.0.0.1" : host, port: port, messageLimit: messageLimit, tensorLimit: maxRequestBytes)
+            host: host == "localhost" ? "127.0.0.1" : host, port: port, messageLimit: messageLimit, tensorLimit: maxRequestBytes,
+            connections: connections, connectionCount: connectionCount)
         let server = self.server
         let maxRequestBytes = self.maxRequestBytes
         let transport = GRPCTransport(settings: settings) { stream in

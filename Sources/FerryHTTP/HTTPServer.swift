@@ -1,3 +1,4 @@
+import FerryCore
 import FerryJobs
 import FerryServing
 import Hummingbird
@@ -9,11 +10,22 @@ public struct HTTPServerConfiguration: Sendable {
     public var port: Int
     /// Larger request bodies are refused with 413 before they are read whole.
     public var maxRequestBytes: Int
+    public var connections: ConnectionPolicy
+    /// Shared with the server's other endpoints (nil: this endpoint's own).
+    public var connectionCount: ConnectionCount?
 
-    public init(host: String = "127.0.0.1", port: Int = 8000, maxRequestBytes: Int = 64 << 20) {
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8000,
+        maxRequestBytes: Int = 64 << 20,
+        connections: ConnectionPolicy = ConnectionPolicy(),
+        connectionCount: ConnectionCount? = nil
+    ) {
         self.host = host
         self.port = port
         self.maxRequestBytes = maxRequestBytes
+        self.connections = connections
+        self.connectionCount = connectionCount
     }
 }
 
@@ -27,9 +39,14 @@ public func buildHTTPApplication(
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    Application(
+    let policy = configuration.connections
+    let count = configuration.connectionCount ?? ConnectionCount(maximum: policy.maximumConnections)
+    return Application(
         router: buildV2Router(server: server, jobs: jobs, maxRequestBytes: configuration.maxRequestBytes),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ClientConnection.Watcher(), ProtocolErrorBody()])),
+        server: .http1(
+            configuration: .init(additionalChannelHandlers: [
+                ClientConnection.Watcher(), ProtocolErrorBody(), ConnectionGuard(policy: policy, count: count),
+            ])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ferry"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -1,3 +1,4 @@
+import FerryCore
 import FerryServing
 import Hummingbird
 import Logging
@@ -21,11 +22,15 @@ public func buildMetricsApplication(
     host: String,
     port: Int,
     logger: Logger,
+    connections: ConnectionPolicy = ConnectionPolicy(),
+    connectionCount: ConnectionCount? = nil,
     pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] },
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    Application(
+    let count = connectionCount ?? ConnectionCount(maximum: connections.maximumConnections)
+    return Application(
         router: buildMetricsRouter(registry: registry, pendingRequests: pendingRequests),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(policy: connections, count: count)])),
         configuration: .init(address: .hostname(host, port: port), serverName: "ferry-metrics"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger

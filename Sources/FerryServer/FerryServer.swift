@@ -21,6 +21,10 @@ public struct ServeConfiguration: Sendable {
     /// How long requests in flight get after a graceful shutdown begins.
     public var drainTimeout: Duration = .seconds(30)
     public var maxRequestBytes = 64 << 20
+    /// Timeouts and the connection cap; a cap of nil follows the open-file
+    /// limit (raised to its hard limit at start).
+    public var connections = ConnectionPolicy()
+    public var maximumConnections: Int?
     /// Instances per version without `instance_group` (nil: from the cores).
     public var instances: Int?
     public var defaultMaxBatchSize = ModelConfiguration.defaultMaxBatchSize
@@ -65,6 +69,13 @@ public struct FerryServer: Sendable {
         onListening: @escaping @Sendable (Endpoint, Int) -> Void = { _, _ in }
     ) async throws -> FerryServer {
         let host = configuration.host
+        let openFiles = OpenFileLimit.raiseToHardLimit()
+        var policy = configuration.connections
+        policy.maximumConnections = configuration.maximumConnections ?? OpenFileLimit.connections(forOpenFiles: openFiles.now)
+        logger.info(
+            "connections", metadata: ["open_file_limit": "\(openFiles.now)", "raised_from": "\(openFiles.before)",
+            "max_connections": "\(policy.maximumConnections)"])
+        let connectionCount = ConnectionCount(maximum: policy.maximumConnections)
         let listening: @Sendable (Endpoint, Int, Logger.Metadata) -> Void = { endpoint, port, extra in
             logger.info("\(endpoint.rawValue) listening", metadata: ["address": "\(host):\(port)"].merging(extra) { $1 })
             onListening(endpoint, port)
@@ -90,15 +101,17 @@ public struct FerryServer: Sendable {
             server: server,
             jobs: jobs,
             configuration: HTTPServerConfiguration(
-                host: host, port: configuration.ports.http, maxRequestBytes: configuration.maxRequestBytes),
+                host: host, port: configuration.ports.http, maxRequestBytes: configuration.maxRequestBytes, connections: policy,
+                connectionCount: connectionCount),
             logger: Logger(label: "ferry.http")
         ) { port in listening(.http, port, [:]) }
         let grpc = GRPCServerService(
             server: server, host: host, port: configuration.ports.grpc, maxRequestBytes: configuration.maxRequestBytes,
-            logger: Logger(label: "ferry.grpc")
+            connections: policy, connectionCount: connectionCount, logger: Logger(label: "ferry.grpc")
         ) { port in listening(.grpc, port, [:]) }
         let metrics = buildMetricsApplication(
             registry: registry, host: host, port: configuration.ports.metrics, logger: Logger(label: "ferry.metrics"),
+            connections: policy, connectionCount: connectionCount,
             pendingRequests: { server.pendingRequestsByVersion() }
         ) { port in listening(.metrics, port, ["path": "/metrics"]) }
         let models = ModelService(

@@ -1,3 +1,4 @@
+import FerryCore
 import GRPCCore
 import NIOCore
 import NIOExtras
@@ -25,6 +26,9 @@ final class GRPCTransport: ServerTransport, Sendable {
         var messageLimit: Int
         /// `--max-request-bytes`, named in the refusal of a message over `messageLimit`.
         var tensorLimit: Int
+        var connections: ConnectionPolicy
+        /// Shared with the server's other endpoints.
+        var connectionCount: ConnectionCount
         /// Concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS).
         var maxConcurrentStreams = 256
         /// Flow-control window of each stream and of the connection: large
@@ -135,12 +139,12 @@ final class GRPCTransport: ServerTransport, Sendable {
         connectionConfiguration.targetWindowSize = settings.windowSize
         var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
         streamConfiguration.targetWindowSize = settings.windowSize
-        let quiescer = ConnectionQuiescer()
+        let lifecycle = ConnectionLifecycle(policy: settings.connections)
         _ = try connection.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server,
             connectionConfiguration: connectionConfiguration,
             streamConfiguration: streamConfiguration,
-            streamDelegate: quiescer
+            streamDelegate: lifecycle
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 let handlers = stream.pipeline.syncOperations
@@ -148,6 +152,7 @@ final class GRPCTransport: ServerTransport, Sendable {
                 try prepareStream(handlers)
             }
         }
-        try connection.pipeline.syncOperations.addHandler(quiescer)
+        try connection.pipeline.syncOperations.addHandler(lifecycle)
+        try connection.pipeline.syncOperations.addHandler(ConnectionGate(count: settings.connectionCount), position: .first)
     }
 }

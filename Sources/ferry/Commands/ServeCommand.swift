@@ -59,6 +59,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body accepted, in bytes (larger ones get 413).")
     var maxRequestBytes = Environment.int("FERRY_MAX_REQUEST_BYTES") ?? 64 << 20
 
+    @Option(help: "Open connections kept across HTTP, gRPC and metrics; more are refused (default: from the open-file limit).")
+    var maxConnections = Environment.int("FERRY_MAX_CONNECTIONS")
+
+    @Option(help: "Seconds a connection may stay open with no request in progress.")
+    var idleTimeout = Environment.int("FERRY_IDLE_TIMEOUT") ?? 75
+
+    @Option(help: "Seconds from a request's first byte to the end of its headers (an HTTP/2 client's preface and settings).")
+    var headerTimeout = Environment.int("FERRY_HEADER_TIMEOUT") ?? 30
+
+    @Option(help: "Longest pause, in seconds, between two reads of a request body.")
+    var bodyTimeout = Environment.int("FERRY_BODY_TIMEOUT") ?? 30
+
     @Option(
         name: .customLong("instances"),
         help:
@@ -104,6 +116,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard repositoryPollSecs >= 1 else { throw ValidationError("--repository-poll-secs must be at least 1") }
         guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must be 0 or more") }
         guard maxRequestBytes >= 1 else { throw ValidationError("--max-request-bytes must be at least 1") }
+        guard (maxConnections ?? 1) >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        guard idleTimeout >= 1, headerTimeout >= 1, bodyTimeout >= 1 else {
+            throw ValidationError("--idle-timeout, --header-timeout and --body-timeout must be at least 1 second")
+        }
         guard defaultMaxBatchSize >= 0 else { throw ValidationError("--default-max-batch-size must be 0 or more") }
         guard (instances ?? 1) >= 1 else { throw ValidationError("--instances must be at least 1") }
         guard maxQueueDelayUs >= 0, maxQueueSize >= 0, defaultTimeoutUs >= 0 else {
@@ -144,6 +160,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.pollInterval = .seconds(repositoryPollSecs)
             configuration.drainTimeout = .seconds(drainTimeout)
             configuration.maxRequestBytes = maxRequestBytes
+            configuration.maximumConnections = maxConnections
+            configuration.connections = ConnectionPolicy(
+                idleTimeout: .seconds(idleTimeout), headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout))
             configuration.instances = instances
             configuration.defaultMaxBatchSize = defaultMaxBatchSize
             configuration.defaultBatching = defaultBatching
