@@ -48,7 +48,9 @@ public final class JobService: Service, Sendable {
         self.server = server
         self.configuration = configuration
         self.logger = logger
-        self.webhooks = WebhookSender(client: httpClient, secret: configuration.webhookSecret, timeout: configuration.webhookTimeout)
+        self.webhooks = WebhookSender(
+            client: httpClient, secret: configuration.webhookSecret, timeout: configuration.webhookTimeout,
+            policy: WebhookTarget.Policy(allowPrivate: configuration.webhookAllowPrivate, allowHTTP: configuration.webhookAllowHTTP))
     }
 
     // MARK: The API the HTTP frontend calls
@@ -62,7 +64,7 @@ public final class JobService: Service, Sendable {
             guard let url = parameter.stringValue else {
                 throw FerryError(.invalidArgument, "the 'webhook' parameter must be a string URL")
             }
-            try WebhookSender.validate(url)
+            try WebhookTarget.validate(url, policy: webhooks.policy)
             webhook = url
         }
         guard !state.withLock({ $0.stopping }) else { throw FerryError(.unavailable, "the server is shutting down") }

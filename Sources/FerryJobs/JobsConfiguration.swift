@@ -23,6 +23,10 @@ public struct JobsConfiguration: Sendable {
     /// The wait before the first retry; it doubles with each one, up to a minute.
     public var webhookBackoff: Duration
     public var webhookTimeout: Duration
+    /// Webhooks to loopback, link-local and private addresses (refused by default).
+    public var webhookAllowPrivate: Bool
+    /// Webhooks over plain http (https only by default).
+    public var webhookAllowHTTP: Bool
 
     public init(
         storePath: String = ".ferry/jobs.sqlite",
@@ -33,7 +37,9 @@ public struct JobsConfiguration: Sendable {
         webhookSecret: [UInt8]? = nil,
         webhookAttempts: Int = 8,
         webhookBackoff: Duration = .seconds(1),
-        webhookTimeout: Duration = .seconds(10)
+        webhookTimeout: Duration = .seconds(10),
+        webhookAllowPrivate: Bool = false,
+        webhookAllowHTTP: Bool = false
     ) {
         self.storePath = storePath
         self.inlineLimit = inlineLimit
@@ -44,6 +50,8 @@ public struct JobsConfiguration: Sendable {
         self.webhookAttempts = webhookAttempts
         self.webhookBackoff = webhookBackoff
         self.webhookTimeout = webhookTimeout
+        self.webhookAllowPrivate = webhookAllowPrivate
+        self.webhookAllowHTTP = webhookAllowHTTP
     }
 
     /// The wait before retry number `attempt` (1 for the first retry).

@@ -28,8 +28,28 @@ struct WebhookSender: Sendable {
     let client: HTTPClient
     let secret: [UInt8]?
     let timeout: Duration
+    let policy: WebhookTarget.Policy
 
     func deliver(_ body: Data, jobID: String, attempt: Int, to url: String) async -> Outcome {
+        let target: WebhookTarget
+        do {
+            target = try await WebhookTarget.resolve(url, policy: policy)
+        } catch {
+            // A refused address stays refused; a failed lookup may succeed later.
+            return error.code == .invalidArgument ? .rejected(error.message) : .retry(error.message)
+        }
+        guard let address = target.address else { return await post(body, jobID: jobID, attempt: attempt, to: url, with: client) }
+        // A client of its own that connects to the checked address, whatever
+        // the host resolves to by then; TLS still verifies the host's name.
+        var configuration = HTTPClient.Configuration()
+        configuration.dnsOverride = [target.host: address]
+        let pinned = HTTPClient(eventLoopGroup: client.eventLoopGroup, configuration: configuration)
+        let outcome = await post(body, jobID: jobID, attempt: attempt, to: url, with: pinned)
+        try? await pinned.shutdown()
+        return outcome
+    }
+
+    private func post(_ body: Data, jobID: String, attempt: Int, to url: String, with client: HTTPClient) async -> Outcome {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -57,12 +77,4 @@ struct WebhookSender: Sendable {
         return "sha256=" + code.hexString
     }
 
-    /// A URL a webhook may be sent to: absolute http or https with a host.
-    static func validate(_ url: String) throws(FerryError) {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
-        else {
-            throw FerryError(.invalidArgument, "the 'webhook' parameter must be an http:// or https:// URL, not '\(url)'")
-        }
-    }
 }

@@ -53,11 +53,56 @@ final class WebhookReceiver: Sendable {
 
 @Suite("webhooks of async jobs")
 struct WebhookTests {
+    /// The test receivers listen on loopback over plain http.
+    static let allowLocalReceivers = ["--webhook-allow-private", "--webhook-allow-http"]
+
+    @Test("by default a webhook must be https to a public address: literal private addresses are refused at once, names when resolved")
+    func privateAddressesRefused() async throws {
+        let receiver = try await WebhookReceiver(failures: 0)
+        defer { receiver.stop() }
+        let server = try ServerProcess(models: ["mlp"], arguments: ["--webhook-backoff", "100ms"])
+        let base = "http://127.0.0.1:\(try await server.port("HTTP/REST listening"))"
+        try await server.waitUntilModelsReady(count: 1)
+        func submit(_ url: String) async throws -> HTTPCall {
+            try await HTTPCall.send(
+                .POST, "\(base)/v2/models/mlp/infer", body: AsyncJobTests.mlpRequest(parameters: #""parameters":{"webhook":"\#(url)"},"#),
+                headers: [("Prefer", "respond-async")])
+        }
+        let plain = try await submit("http://example.com/hook")
+        #expect(plain.status == 400)
+        #expect(plain.text.contains("the 'webhook' URL must use https (this server was not started with --webhook-allow-http)"))
+        for (url, range) in [
+            ("https://127.0.0.1:9/hook", "loopback"), ("https://169.254.169.254/latest/meta-data", "link-local"),
+            ("https://10.1.2.3/", "private"), ("https://192.168.0.1/", "private"), ("https://[::1]/", "loopback"),
+            ("https://[::ffff:127.0.0.1]/", "loopback"), ("https://[fd00::1]/", "private (unique local)"), ("https://0.0.0.0/", "unspecified"),
+        ] {
+            let answer = try await submit(url)
+            #expect(answer.status == 400, "\(url): \(answer.text)")
+            #expect(answer.text.contains("is a \(range) address; webhooks go to public addresses only"), "\(url): \(answer.text)")
+        }
+        // A name passes submission; the delivery resolves it, finds loopback, and gives up without retrying.
+        let server2 = try ServerProcess(models: ["mlp"], arguments: ["--webhook-backoff", "100ms", "--webhook-allow-http"])
+        let base2 = "http://127.0.0.1:\(try await server2.port("HTTP/REST listening"))"
+        try await server2.waitUntilModelsReady(count: 1)
+        let port = receiver.url.split(separator: ":").last!
+        let id = try await AsyncJobTests.submit(
+            base2, model: "mlp", body: AsyncJobTests.mlpRequest(parameters: #""parameters":{"webhook":"http://localhost:\#(port)/hook"},"#))
+        let job = try await AsyncJobTests.wait(base2, job: id) { $0["webhook"]?["status"]?.stringValue == "failed" }
+        #expect(job["webhook"]?["attempts"] == .number("1"), "\(job)")
+        let error = job["webhook"]?["error"]?.stringValue ?? ""
+        #expect(error.hasPrefix("the webhook's host 'localhost' resolves to "), "\(error)")
+        #expect(error.contains("a loopback address; webhooks go to public addresses only unless ferry serve runs with --webhook-allow-private"))
+        #expect(receiver.deliveries.isEmpty)
+        #expect(server.terminate() == 0, "\(server.logText)")
+        #expect(server2.terminate() == 0, "\(server2.logText)")
+    }
+
     @Test("a finished job is POSTed to its webhook, signed with HMAC-SHA256, and retried after the receiver fails")
     func deliveryWithRetry() async throws {
         let receiver = try await WebhookReceiver(failures: 1)
         defer { receiver.stop() }
-        let server = try ServerProcess(models: ["mlp"], arguments: ["--webhook-secret", "s3cret", "--webhook-backoff", "100ms"])
+        let server = try ServerProcess(
+            models: ["mlp"], arguments: ["--webhook-secret", "s3cret", "--webhook-backoff", "100ms"] + Self.allowLocalReceivers)
         let base = "http://127.0.0.1:\(try await server.port("HTTP/REST listening"))"
         try await server.waitUntilModelsReady(count: 1)
 
@@ -87,7 +132,7 @@ struct WebhookTests {
     func rejected() async throws {
         let receiver = try await WebhookReceiver(failures: 0)
         defer { receiver.stop() }
-        let server = try ServerProcess(models: ["mlp"], arguments: ["--webhook-backoff", "100ms"])
+        let server = try ServerProcess(models: ["mlp"], arguments: ["--webhook-backoff", "100ms"] + Self.allowLocalReceivers)
         let base = "http://127.0.0.1:\(try await server.port("HTTP/REST listening"))"
         try await server.waitUntilModelsReady(count: 1)
         let request = { (path: String) in

@@ -34,6 +34,12 @@ struct JobOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Wait before the first webhook retry; it doubles each time, up to 1m.", valueName: "duration"))
     var webhookBackoff = Environment.string("FERRY_WEBHOOK_BACKOFF") ?? "1s"
 
+    @Flag(help: "Let webhooks go to loopback, link-local and private addresses (refused by default: they reach inside the server's network).")
+    var webhookAllowPrivate = Environment.string("FERRY_WEBHOOK_ALLOW_PRIVATE") == "1"
+
+    @Flag(help: "Let webhooks use plain http (https only by default).")
+    var webhookAllowHttp = Environment.string("FERRY_WEBHOOK_ALLOW_HTTP") == "1"
+
     func validate() throws {
         guard jobConcurrency >= 1 else { throw ValidationError("--job-concurrency must be at least 1") }
         guard jobInlineLimit >= 0 else { throw ValidationError("--job-inline-limit must be 0 or more") }
@@ -55,7 +61,9 @@ struct JobOptions: ParsableArguments {
             concurrency: jobConcurrency,
             webhookSecret: webhookSecret.map { Array($0.utf8) },
             webhookAttempts: webhookAttempts,
-            webhookBackoff: Self.duration(webhookBackoff) ?? .seconds(1)
+            webhookBackoff: Self.duration(webhookBackoff) ?? .seconds(1),
+            webhookAllowPrivate: webhookAllowPrivate,
+            webhookAllowHTTP: webhookAllowHttp
         )
     }
 
