@@ -96,7 +96,7 @@ struct DynamicBatchingTests {
         try repository.add(
             "mlp",
             config:
-                "max_batch_size: 1\ndynamic_batching { default_queue_policy { default_timeout_microseconds: 1000000, allow_timeout_override: true } }"
+                "max_batch_size: 1\ndynamic_batching { default_queue_policy { default_timeout_microseconds: 30000000, allow_timeout_override: true } }"
         )
         let (server, gate) = try await gatedServer(repository)
         let running = Task { try await server.infer(mlpRequest(), model: "mlp") }
