@@ -193,6 +193,34 @@ def test_oversized_raw_http_body_is_413_with_json_error(limited_server):
     assert response.status_code == 413
 
 
+def test_a_declared_content_length_over_the_limit_is_413_at_once(limited_server):
+    # Only the head is sent: the answer must not wait for a body that will be refused.
+    import json
+    import socket
+    import time
+
+    with socket.create_connection(("127.0.0.1", limited_server.http_port), timeout=10) as sock:
+        sock.settimeout(10)
+        sock.sendall(
+            b"POST /v2/models/mlp/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100000000\r\n\r\n"
+        )
+        started = time.monotonic()
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        assert time.monotonic() - started < 5
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), answer
+    assert json.loads(body)["error"] == (
+        f"request body is larger than the server accepts (Content-Length 100000000; at most {LIMITED_REQUEST_BYTES} bytes, "
+        "--max-request-bytes)"
+    )
+
+
 @pytest.mark.slow
 def test_server_still_serves_after_oversized_request(limited_server, protocol):
     transport = "grpc" if protocol == "grpc" else "http-binary"
