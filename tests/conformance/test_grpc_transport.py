@@ -279,3 +279,67 @@ def test_stream_answers_what_came_before_a_bad_message_then_ends_with_its_error(
         replies.append(reply.infer_response.id)
         body = body[5 + length:]
     assert replies == ["first"]
+
+
+@pytest.mark.parametrize("metadata", [
+    [(f"x-entry-{index}", "v") for index in range(3000)],
+    [("x-big", "v" * (100 << 10))],
+], ids=["3000 entries", "one 100 KB value"])
+@pytest.mark.parametrize("path", [INFER, LIVE])
+def test_oversized_metadata_fails_the_call_not_the_connection(slow_server, metadata, path):
+    # One channel (one HTTP/2 connection): a call before, the oversized one,
+    # and a call after on the same connection.
+    with grpc.insecure_channel(slow_server.grpc_url) as channel:
+        stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+        call = stub.ModelInfer if path == INFER else stub.ServerLive
+        request = mlp_request() if path == INFER else service_pb2.ServerLiveRequest()
+        call(request, timeout=10)
+        with pytest.raises(grpc.RpcError) as refused:
+            call(request, metadata=metadata, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, refused.value.details()
+        assert "metadata is" in refused.value.details() and "at most 65536 are accepted" in refused.value.details()
+        call(request, timeout=10)
+
+
+def test_a_rapid_reset_flood_ends_only_its_own_connection(slow_server):
+    # CVE-2023-44487: streams opened and reset at once, over and over. SwiftNIO
+    # HTTP/2 counts the resets (200 per 30 s by default) and answers GOAWAY
+    # ENHANCE_YOUR_CALM; another client is served meanwhile and after.
+    from h2.errors import ErrorCodes
+
+    sock = socket.create_connection(("127.0.0.1", slow_server.grpc_port), timeout=10)
+    connection = H2Connection(H2Configuration(client_side=True))
+    connection.initiate_connection()
+    sock.sendall(connection.data_to_send())
+    headers = [(":method", "POST"), (":scheme", "http"), (":path", INFER), (":authority", "127.0.0.1"),
+               ("content-type", "application/grpc"), ("te", "trailers")]
+    terminated = None
+    with grpc.insecure_channel(slow_server.grpc_url) as channel:
+        stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+        for _ in range(2000):
+            stream = connection.get_next_available_stream_id()
+            connection.send_headers(stream, headers)
+            connection.reset_stream(stream)
+            try:
+                sock.sendall(connection.data_to_send())
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        # The frames as they come (h2 refuses frames that follow a GOAWAY).
+        sock.settimeout(2)
+        received = b""
+        try:
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                received += data
+        except (ConnectionResetError, socket.timeout):
+            pass
+        offset = 24 if received.startswith(b"PRI") else 0
+        while offset + 9 <= len(received):
+            length = int.from_bytes(received[offset:offset + 3], "big")
+            if received[offset + 3] == 0x7:
+                terminated = int.from_bytes(received[offset + 13:offset + 17], "big")
+            offset += 9 + length
+        assert terminated == ErrorCodes.ENHANCE_YOUR_CALM
+        assert stub.ModelInfer(mlp_request("after"), timeout=10).id == "after"
