@@ -6,31 +6,41 @@ import NIOHTTPTypes
 /// Holds an HTTP/1 connection to `ConnectionPolicy`: refuses it with 503
 /// when the server has no place for it, closes it when idle too long, and
 /// answers 408 (or closes, mid-body) a client that sends its request too
-/// slowly. It sits after the HTTP decoder, which passes on a read-complete
-/// event for every read from the socket, even one that completed no part of
-/// a request: that is how bytes of a head still arriving are seen.
+/// slowly or stops reading its answer. It sits after the HTTP decoder, which
+/// passes on a read-complete event for every read from the socket, even one
+/// that completed no part of a request: that is how bytes of a head still
+/// arriving are seen. A response that says `Connection: close` closes the
+/// connection once written, its request's body unread.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    private enum State {
-        /// Between requests: nothing read since the last response.
-        case idle
+    private enum Reading {
+        /// Between requests.
+        case none
         /// Bytes of a request head arrived; the head is not complete.
-        case readingHead
+        case head
         /// The head arrived; the body is arriving.
-        case readingBody
-        /// The request was read whole; the server is answering it.
-        case answering
+        case body
+    }
+
+    private enum Deadline: Equatable {
+        case none, idle, head, body, write
     }
 
     private let policy: ConnectionPolicy
     private let count: ConnectionCount
     private var admitted = false
-    private var state = State.idle
-    private var deadline: Scheduled<Void>?
+    private var reading = Reading.none
+    /// Requests whose head was read and whose response has not ended.
+    private var unanswered = 0
+    /// Whether the server asked for more bytes and none came yet: only then
+    /// is a pause in a body the client's.
+    private var awaitingBytes = false
+    private var closeAfterResponse = false
+    private var deadline: (kind: Deadline, task: Scheduled<Void>)?
 
     init(policy: ConnectionPolicy, count: ConnectionCount) {
         self.policy = policy
@@ -39,17 +49,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         admitted = count.admit()
+        context.fireChannelActive()
         guard admitted else {
-            context.fireChannelActive()
             refuse(context, .serviceUnavailable, "the server has no room for another connection (at most \(count.maximum)); retry shortly")
             return
         }
-        arm(context, after: policy.idleTimeout)
-        context.fireChannelActive()
+        update(context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
+        deadline?.task.cancel()
+        deadline = nil
         if admitted {
             admitted = false
             count.release()
@@ -61,56 +71,97 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         guard admitted else { return }
         switch unwrapInboundIn(data) {
         case .head:
-            state = .readingBody
-            arm(context, after: policy.bodyTimeout)
+            reading = .body
+            unanswered += 1
         case .body:
             break
         case .end:
-            state = .answering
-            deadline?.cancel()
+            reading = .none
         }
+        awaitingBytes = false
+        update(context)
         context.fireChannelRead(data)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        switch state {
-        case .idle:
-            // The first bytes of a head: it has headerTimeout to complete.
-            state = .readingHead
-            arm(context, after: policy.headerTimeout)
-        case .readingBody:
-            arm(context, after: policy.bodyTimeout)
-        case .readingHead, .answering:
-            break
-        }
+        awaitingBytes = false
+        // The first bytes of a head, between requests: it has headerTimeout to complete.
+        if reading == .none && unanswered == 0 { reading = .head }
+        update(context)
         context.fireChannelReadComplete()
     }
 
+    func read(context: ChannelHandlerContext) {
+        awaitingBytes = true
+        update(context)
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        update(context)
+        context.fireChannelWritabilityChanged()
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), state == .answering {
-            state = .idle
-            arm(context, after: policy.idleTimeout)
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            if head.headerFields[.connection]?.lowercased() == "close" { closeAfterResponse = true }
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
+        case .end:
+            unanswered = max(unanswered - 1, 0)
+            update(context)
+            guard closeAfterResponse else {
+                context.write(data, promise: promise)
+                return
+            }
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.cascade(to: promise)
+            context.write(data, promise: written)
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            written.futureResult.whenComplete { _ in Self.closeSoon(loopBound.value) }
         }
-        context.write(data, promise: promise)
     }
 
-    private func arm(_ context: ChannelHandlerContext, after timeout: Duration) {
-        deadline?.cancel()
+    /// The one deadline the connection's state calls for, armed when it changes.
+    private func update(_ context: ChannelHandlerContext) {
+        let wanted: Deadline
+        if unanswered > 0 && !context.channel.isWritable {
+            wanted = .write  // the client stopped reading its answer
+        } else {
+            switch reading {
+            case .head: wanted = .head
+            case .body: wanted = awaitingBytes ? .body : .none
+            case .none: wanted = unanswered == 0 ? .idle : .none
+            }
+        }
+        // A head's deadline runs from its first byte; the others from now.
+        if wanted == deadline?.kind && (wanted == .head || wanted == .idle) { return }
+        deadline?.task.cancel()
+        deadline = nil
+        let timeout: Duration
+        switch wanted {
+        case .none: return
+        case .idle: timeout = policy.idleTimeout
+        case .head: timeout = policy.headerTimeout
+        case .body, .write: timeout = policy.bodyTimeout
+        }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+        let task = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             let (handler, context) = loopBound.value
-            handler.expire(context)
+            handler.expire(context, wanted)
         }
+        deadline = (wanted, task)
     }
 
-    private func expire(_ context: ChannelHandlerContext) {
-        switch state {
-        case .idle, .answering:
-            context.close(promise: nil)
-        case .readingHead:
+    private func expire(_ context: ChannelHandlerContext, _ kind: Deadline) {
+        deadline = nil
+        switch kind {
+        case .head:
             refuse(context, .requestTimeout, "the request's headers did not arrive within \(Self.seconds(policy.headerTimeout))")
-        case .readingBody:
-            // The route is already reading the body and owns the response.
+        case .idle, .body, .write, .none:
+            // Mid-body the route owns the response; idle or not reading, there is no one to answer.
             context.close(promise: nil)
         }
     }
@@ -125,15 +176,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if status == .serviceUnavailable { head.headerFields[.retryAfter] = "1" }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(bytes: writer.bytes))), promise: nil)
-        // Closing at once with the client's request unread would reset the
-        // connection before the client reads the answer: end the output,
-        // and close the rest a moment later.
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            let context = loopBound.value
-            context.close(mode: .output, promise: nil)
-            context.eventLoop.scheduleTask(in: .seconds(2)) { loopBound.value.close(promise: nil) }
-        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in Self.closeSoon(loopBound.value) }
+    }
+
+    /// Closing at once with the client's request unread would reset the
+    /// connection before the client reads the answer: end the output, and
+    /// close the rest a moment later.
+    private static func closeSoon(_ context: ChannelHandlerContext) {
+        context.close(mode: .output, promise: nil)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .milliseconds(500)) { loopBound.value.close(promise: nil) }
     }
 
     private static func seconds(_ duration: Duration) -> String {

@@ -9,7 +9,8 @@ struct V2ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Refused from the header, at once, instead of after waiting for a body
-        // that will be refused anyway; the connection closes, its body unread.
+        // that will be refused anyway; ConnectionGuard closes the connection
+        // once the answer is written, the body unread.
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxRequestBytes {
             var response = Response.v2Error(
                 "request body is larger than the server accepts (Content-Length \(declared); at most \(maxRequestBytes) bytes, --max-request-bytes)",

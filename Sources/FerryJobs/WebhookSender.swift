@@ -38,14 +38,15 @@ struct WebhookSender: Sendable {
             // A refused address stays refused; a failed lookup may succeed later.
             return error.code == .invalidArgument ? .rejected(error.message) : .retry(error.message)
         }
-        guard let address = target.address else { return await post(body, jobID: jobID, attempt: attempt, to: url, with: client) }
-        // A client of its own that connects to the checked address, whatever
+        // A client of its own that follows no redirect (one could lead
+        // anywhere, unchecked) and connects to the checked address, whatever
         // the host resolves to by then; TLS still verifies the host's name.
         var configuration = HTTPClient.Configuration()
-        configuration.dnsOverride = [target.host: address]
-        let pinned = HTTPClient(eventLoopGroup: client.eventLoopGroup, configuration: configuration)
-        let outcome = await post(body, jobID: jobID, attempt: attempt, to: url, with: pinned)
-        try? await pinned.shutdown()
+        configuration.redirectConfiguration = .disallow
+        if let address = target.address { configuration.dnsOverride = [target.host: address] }
+        let delivering = HTTPClient(eventLoopGroup: client.eventLoopGroup, configuration: configuration)
+        let outcome = await post(body, jobID: jobID, attempt: attempt, to: url, with: delivering)
+        try? await delivering.shutdown()
         return outcome
     }
 
@@ -65,6 +66,7 @@ struct WebhookSender: Sendable {
             switch response.status.code {
             case 200..<300: return .delivered
             case 408, 425, 429, 500..<600: return .retry("the receiver answered \(response.status.code)")
+            case 300..<400: return .rejected("the receiver answered \(response.status.code) (webhooks follow no redirect)")
             default: return .rejected("the receiver answered \(response.status.code)")
             }
         } catch {

@@ -36,6 +36,11 @@ struct WebhookTarget: Sendable {
         else {
             throw FerryError(.invalidArgument, "the 'webhook' parameter must be an http:// or https:// URL, not '\(url)'")
         }
+        // The host the address is pinned to must be the very name the HTTP
+        // client connects to: plain ASCII, no percent-encoding to differ on.
+        guard host.utf8.allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: "%") }) else {
+            throw FerryError(.invalidArgument, "the 'webhook' URL's host must be plain ASCII (IDNA-encoded), not '\(host)'")
+        }
         if scheme == "http" && !policy.allowHTTP {
             throw FerryError(
                 .invalidArgument,
@@ -155,6 +160,11 @@ struct IPAddress: Sendable, CustomStringConvertible {
         if b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && b[4..<12].allSatisfy({ $0 == 0 }) {
             return Self.v4Range(Array(b[12..<16]))
         }
+        // Deprecated IPv4-compatible (::a.b.c.d), local-use NAT64 (64:ff9b:1::/48), discard-only (100::/64).
+        if b[0..<12].allSatisfy({ $0 == 0 }) { return "reserved (IPv4-compatible)" }
+        if b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && b[4] == 0x00 && b[5] == 0x01 { return "private (local NAT64)" }
+        if b[0] == 0x01 && b[1] == 0x00 && b[2..<8].allSatisfy({ $0 == 0 }) { return "reserved (discard)" }
+        if b[0] == 0xFE && b[1] & 0xC0 == 0xC0 { return "private (site-local)" }
         if b[0] == 0xFE && b[1] & 0xC0 == 0x80 { return "link-local" }
         if b[0] & 0xFE == 0xFC { return "private (unique local)" }
         if b[0] == 0xFF { return "multicast" }

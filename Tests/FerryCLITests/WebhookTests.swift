@@ -42,6 +42,10 @@ final class WebhookReceiver: Sendable {
             return count <= failures ? .serviceUnavailable : .noContent
         }
         router.post("/gone") { _, _ -> HTTPResponse.Status in .notFound }
+        // A redirect to the receiver's own /hook: followed, it would be a delivery.
+        router.post("/moved") { _, _ -> Response in
+            Response(status: .temporaryRedirect, headers: [.location: "/hook"])
+        }
         server = try await LocalHTTPServer(router, name: "the webhook receiver")
     }
 
@@ -142,6 +146,12 @@ struct WebhookTests {
         let refused = try await AsyncJobTests.wait(base, job: gone) { $0["webhook"]?["status"]?.stringValue == "failed" }
         #expect(refused["webhook"]?["attempts"] == .number("1"), "\(refused)")
         #expect(refused["webhook"]?["error"] == .string("the receiver answered 404"))
+
+        // A redirect could lead anywhere, past the address checks: not followed.
+        let moved = try await AsyncJobTests.submit(base, model: "mlp", body: request("/moved"))
+        let redirected = try await AsyncJobTests.wait(base, job: moved) { $0["webhook"]?["status"]?.stringValue == "failed" }
+        #expect(redirected["webhook"]?["error"] == .string("the receiver answered 307 (webhooks follow no redirect)"), "\(redirected)")
+        #expect(receiver.deliveries.isEmpty)
 
         let hook = try await AsyncJobTests.submit(base, model: "mlp", body: request("/hook"))
         _ = try await AsyncJobTests.wait(base, job: hook) { $0["webhook"]?["status"]?.stringValue == "delivered" }

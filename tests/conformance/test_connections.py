@@ -133,6 +133,48 @@ def test_a_body_that_stalls_closes_the_connection(strict_server):
     _infer_ok(strict_server)
 
 
+def test_a_body_that_stalls_after_an_early_answer_still_closes_the_connection(strict_server):
+    # The route answers 404 before reading the body; the client never sends it.
+    sock = _connect(strict_server.http_port)
+    sock.sendall(b"POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+    started = time.monotonic()
+    raw = _read_until_closed(sock)
+    assert raw.startswith(b"HTTP/1.1 404"), raw
+    assert time.monotonic() - started < TIMEOUT_S + 5
+
+
+def test_a_grpc_call_whose_client_stops_sending_is_reset(strict_server):
+    # HEADERS and half a message, then silence: the stream is reset after the
+    # body timeout, and the connection, left without streams, closes when idle.
+    from h2.events import StreamReset
+
+    sock = _connect(strict_server.grpc_port)
+    connection = H2Connection(H2Configuration(client_side=True))
+    connection.initiate_connection()
+    stream = connection.get_next_available_stream_id()
+    connection.send_headers(stream, [
+        (":method", "POST"), (":scheme", "http"), (":path", "/inference.GRPCInferenceService/ModelInfer"),
+        (":authority", "127.0.0.1"), ("content-type", "application/grpc"), ("te", "trailers"),
+    ])
+    connection.send_data(stream, struct.pack(">BI", 0, 1000) + b"x" * 10)
+    sock.sendall(connection.data_to_send())
+    started = time.monotonic()
+    reset = None
+    terminated = None
+    while terminated is None:
+        data = sock.recv(65536)
+        if not data:
+            break
+        for event in connection.receive_data(data):
+            if isinstance(event, StreamReset) and reset is None:
+                reset = time.monotonic() - started
+            if isinstance(event, ConnectionTerminated):
+                terminated = event
+        sock.sendall(connection.data_to_send())
+    assert reset is not None and TIMEOUT_S * 0.9 <= reset < TIMEOUT_S + 5
+    assert terminated is not None and terminated.additional_data == b"ferry: connection idle"
+
+
 def test_an_idle_keep_alive_connection_closes_and_a_busy_one_does_not(strict_server):
     sock = _connect(strict_server.http_port)
     request = b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -38,12 +38,13 @@ public final class ConnectionCount: Sendable {
     /// Takes a place for a new connection; false (and nothing taken) when
     /// every place is taken.
     public func admit() -> Bool {
-        let now = open.wrappingAdd(1, ordering: .relaxed).newValue
-        guard now <= maximum else {
-            open.wrappingSubtract(1, ordering: .relaxed)
-            return false
+        var current = open.load(ordering: .relaxed)
+        while current < maximum {
+            let (exchanged, original) = open.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
         }
-        return true
+        return false
     }
 
     /// Gives back the place of a connection that `admit` let in.

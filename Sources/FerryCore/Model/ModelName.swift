@@ -13,8 +13,11 @@ public enum ModelName {
     public static func problem(_ name: String) -> String? {
         if name.isEmpty { return "a model name cannot be empty" }
         if name.utf8.count > maximumLength { return "a model name is at most \(maximumLength) bytes" }
-        if name.hasPrefix(".") { return "a model name cannot start with '.'" }
-        if name.hasPrefix(" ") || name.hasSuffix(" ") { return "a model name cannot start or end with a space" }
+        // Bytes, not characters: ".\u{301}" is a character that is no '.'.
+        if name.utf8.first == UInt8(ascii: ".") { return "a model name cannot start with '.'" }
+        if name.utf8.first == UInt8(ascii: " ") || name.utf8.last == UInt8(ascii: " ") {
+            return "a model name cannot start or end with a space"
+        }
         let allowed = name.unicodeScalars.allSatisfy { scalar in
             switch scalar {
             case "_", ".", "-", " ": return true

@@ -9,11 +9,12 @@
 /// higher hard limit.
 public enum OpenFileLimit {
     /// Raises the soft limit to the hard one. Returns the soft limit before
-    /// and after (the same when it could not be raised).
+    /// and after (the same when it could not be raised; 1,024, the usual
+    /// default, when it could not be read).
     @discardableResult
     public static func raiseToHardLimit() -> (before: Int, now: Int) {
         var limit = rlimit()
-        guard getrlimit(resource, &limit) == 0 else { return (0, 0) }
+        guard getrlimit(resource, &limit) == 0 else { return (1024, 1024) }
         let before = Int(clamping: limit.rlim_cur)
         guard limit.rlim_cur < limit.rlim_max else { return (before, before) }
         var raised = limit

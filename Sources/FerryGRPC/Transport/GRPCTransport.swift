@@ -133,13 +133,13 @@ final class GRPCTransport: ServerTransport, Sendable {
         var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
         connectionConfiguration.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: settings.maxConcurrentStreams),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: MetadataSizeGuard.connectionLimit),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: StreamGuard.connectionLimit),
             HTTP2Setting(parameter: .initialWindowSize, value: settings.windowSize),
         ]
         connectionConfiguration.targetWindowSize = settings.windowSize
         // A header list up to that size arrives in CONTINUATION frames of
         // 16 KB (the default frame size); more of them in a row is a flood.
-        connectionConfiguration.maximumSequentialContinuationFrames = MetadataSizeGuard.connectionLimit / (16 << 10)
+        connectionConfiguration.maximumSequentialContinuationFrames = StreamGuard.connectionLimit / (16 << 10)
         var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
         streamConfiguration.targetWindowSize = settings.windowSize
         let lifecycle = ConnectionLifecycle(policy: settings.connections)
@@ -153,7 +153,7 @@ final class GRPCTransport: ServerTransport, Sendable {
                 let handlers = stream.pipeline.syncOperations
                 try handlers.addHandler(RPCBridgeHandler(rpcs: rpcs, messageLimit: settings.messageLimit, tensorLimit: settings.tensorLimit))
                 try prepareStream(handlers)
-                try handlers.addHandler(MetadataSizeGuard(), position: .first)
+                try handlers.addHandler(StreamGuard(policy: settings.connections), position: .first)
             }
         }
         try connection.pipeline.syncOperations.addHandler(lifecycle)
