@@ -59,8 +59,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body accepted, in bytes (larger ones get 413).")
     var maxRequestBytes = Environment.int("FERRY_MAX_REQUEST_BYTES") ?? 64 << 20
 
-    @Option(help: "Open connections kept across HTTP, gRPC and metrics; more are refused (default: from the open-file limit).")
-    var maxConnections = Environment.int("FERRY_MAX_CONNECTIONS")
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Open connections kept across HTTP, gRPC and metrics; more are refused (default: from the open-file limit).")
+    var maxConnectionsOption: Int?
+
+    var maxConnections: Int? { maxConnectionsOption ?? Environment.int("FERRY_MAX_CONNECTIONS") }
 
     @Option(help: "Seconds a connection may stay open with no request in progress.")
     var idleTimeout = Environment.int("FERRY_IDLE_TIMEOUT") ?? 75
