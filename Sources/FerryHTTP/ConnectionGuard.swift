@@ -127,8 +127,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// The one deadline the connection's state calls for, armed when it changes.
     private func update(_ context: ChannelHandlerContext) {
         let wanted: Deadline
-        if unanswered > 0 && !context.channel.isWritable {
-            wanted = .write  // the client stopped reading its answer
+        if !context.channel.isWritable {
+            // Output is backed up: the client is not reading its answer (a
+            // whole answer may be handed over at once, so this holds even
+            // when no request is unanswered any more).
+            wanted = .write
         } else {
             switch reading {
             case .head: wanted = .head
@@ -145,7 +148,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .none: return
         case .idle: timeout = policy.idleTimeout
         case .head: timeout = policy.headerTimeout
-        case .body, .write: timeout = policy.bodyTimeout
+        case .body: timeout = policy.bodyTimeout
+        // Writability comes back only when the backlog drains below NIO's
+        // low watermark: a slow download of a large answer needs time.
+        case .write: timeout = policy.idleTimeout
         }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let task = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {

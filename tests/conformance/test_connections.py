@@ -26,6 +26,7 @@ MAX_CONNECTIONS = 4
 def _repository(root):
     repo = root / "models"
     add_model(repo, "mlp", FIXTURES / "mlp.onnx")
+    add_model(repo, "identity", FIXTURES / "identity_fp32.onnx")
     return repo
 
 
@@ -35,8 +36,10 @@ def strict_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("connections-strict")
     server = start_server(
         _repository(root), root / "ferry.log",
-        ["--idle-timeout", str(TIMEOUT_S), "--header-timeout", str(TIMEOUT_S), "--body-timeout", str(TIMEOUT_S)],
-        ["mlp"],
+        # No batching, so one request may carry millions of rows.
+        ["--idle-timeout", str(TIMEOUT_S), "--header-timeout", str(TIMEOUT_S), "--body-timeout", str(TIMEOUT_S),
+         "--default-max-batch-size", "0"],
+        ["mlp", "identity"],
     )
     yield server
     stop_server(server)
@@ -45,7 +48,7 @@ def strict_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def capped_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("connections-capped")
-    server = start_server(_repository(root), root / "ferry.log", ["--max-connections", str(MAX_CONNECTIONS)], ["mlp"])
+    server = start_server(_repository(root), root / "ferry.log", ["--max-connections", str(MAX_CONNECTIONS)], ["mlp", "identity"])
     yield server
     stop_server(server)
 
@@ -173,6 +176,29 @@ def test_a_grpc_call_whose_client_stops_sending_is_reset(strict_server):
         sock.sendall(connection.data_to_send())
     assert reset is not None and TIMEOUT_S * 0.9 <= reset < TIMEOUT_S + 5
     assert terminated is not None and terminated.additional_data == b"ferry: connection idle"
+
+
+def test_a_client_that_stops_reading_its_answer_is_cut_off(strict_server):
+    # 24 MB back for 24 MB sent, in binary; the client never reads, so the
+    # server's writes stall once the socket buffers are full.
+    rows = 2 << 20
+    header = json.dumps({
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [rows, 3], "parameters": {"binary_data_size": rows * 12}}],
+        "outputs": [{"name": "y", "parameters": {"binary_data": True}}],
+    }).encode()
+    body = header + bytes(rows * 12)
+    sock = _connect(strict_server.http_port)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    sock.sendall(
+        b"POST /v2/models/identity/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+        + f"Inference-Header-Content-Length: {len(header)}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    time.sleep(TIMEOUT_S + 4)
+    received = _read_until_closed(sock)
+    assert received.startswith(b"HTTP/1.1 200")
+    assert len(received) < rows * 12, "the whole answer arrived: the server waited for the reader"
+    _infer_ok(strict_server)
 
 
 def test_an_idle_keep_alive_connection_closes_and_a_busy_one_does_not(strict_server):
