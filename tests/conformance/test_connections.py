@@ -80,6 +80,26 @@ def _response(raw: bytes) -> tuple[int, dict, bytes]:
     return status, headers, body
 
 
+def _until_goaway(sock: socket.socket, connection: H2Connection):
+    """Reads frames, answering as h2 does, until the server's GOAWAY or the
+    close: seconds to the first stream reset (or None), and the
+    ConnectionTerminated event (or None)."""
+    from h2.events import StreamReset
+
+    started = time.monotonic()
+    reset = None
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return reset, None
+        for event in connection.receive_data(data):
+            if isinstance(event, StreamReset) and reset is None:
+                reset = time.monotonic() - started
+            if isinstance(event, ConnectionTerminated):
+                return reset, event
+        sock.sendall(connection.data_to_send())
+
+
 def _infer_ok(server) -> None:
     body = {"inputs": [{"name": "input", "shape": [1, 64], "datatype": "FP32", "data": [0.5] * 64}]}
     answer = requests.post(f"{server.http_base()}/v2/models/mlp/infer", json=body, timeout=10)
@@ -149,8 +169,6 @@ def test_a_body_that_stalls_after_an_early_answer_still_closes_the_connection(st
 def test_a_grpc_call_whose_client_stops_sending_is_reset(strict_server):
     # HEADERS and half a message, then silence: the stream is reset after the
     # body timeout, and the connection, left without streams, closes when idle.
-    from h2.events import StreamReset
-
     sock = _connect(strict_server.grpc_port)
     connection = H2Connection(H2Configuration(client_side=True))
     connection.initiate_connection()
@@ -161,19 +179,7 @@ def test_a_grpc_call_whose_client_stops_sending_is_reset(strict_server):
     ])
     connection.send_data(stream, struct.pack(">BI", 0, 1000) + b"x" * 10)
     sock.sendall(connection.data_to_send())
-    started = time.monotonic()
-    reset = None
-    terminated = None
-    while terminated is None:
-        data = sock.recv(65536)
-        if not data:
-            break
-        for event in connection.receive_data(data):
-            if isinstance(event, StreamReset) and reset is None:
-                reset = time.monotonic() - started
-            if isinstance(event, ConnectionTerminated):
-                terminated = event
-        sock.sendall(connection.data_to_send())
+    reset, terminated = _until_goaway(sock, connection)
     assert reset is not None and TIMEOUT_S * 0.9 <= reset < TIMEOUT_S + 5
     assert terminated is not None and terminated.additional_data == b"ferry: connection idle"
 
@@ -226,15 +232,7 @@ def test_an_http2_connection_without_a_preface_or_a_stream_is_closed(strict_serv
     connection.initiate_connection()
     sock.sendall(connection.data_to_send())
     started = time.monotonic()
-    terminated = None
-    while terminated is None:
-        data = sock.recv(65536)
-        if not data:
-            break
-        for event in connection.receive_data(data):
-            if isinstance(event, ConnectionTerminated):
-                terminated = event
-        sock.sendall(connection.data_to_send())
+    _, terminated = _until_goaway(sock, connection)
     assert terminated is not None
     assert terminated.error_code == 0
     assert terminated.additional_data == b"ferry: connection idle"
