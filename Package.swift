@@ -39,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(name: "FerryCore", swiftSettings: ferrySwiftSettings),
@@ -52,6 +53,17 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ], swiftSettings: ferrySwiftSettings),
+        .target(
+            name: "FerrySecurity",
+            dependencies: [
+                "FerryCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
             ], swiftSettings: ferrySwiftSettings),
         .target(
             name: "FerryServing",
@@ -70,6 +82,7 @@ let package = Package(
                 "FerryCore",
                 "FerryProtocol",
                 "FerryServing",
+                "FerrySecurity",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -127,7 +140,12 @@ let package = Package(
                 "FerryProtocol",
                 "FerryServing",
                 "FerryJobs",
+                "FerrySecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -140,6 +158,7 @@ let package = Package(
                 "FerryHTTP",
                 "FerryGRPC",
                 "FerryJobs",
+                "FerrySecurity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -159,6 +178,7 @@ let package = Package(
                 "FerryConvert",
                 "FerryServer",
                 "FerryClient",
+                "FerrySecurity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -186,13 +206,14 @@ let package = Package(
         // Helpers more than one test target uses (a seeded random generator).
         .target(name: "FerryTestSupport", path: "Tests/FerryTestSupport"),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerryProtocol", "FerryTestSupport"]),
+        .testTarget(name: "FerrySecurityTests", dependencies: ["FerryCore", "FerrySecurity"]),
         .testTarget(name: "FerryImageTests", dependencies: ["FerryCore", "FerryImage"]),
         .testTarget(name: "FerryDeployTests", dependencies: ["FerryCore", "FerryDeploy"]),
         .testTarget(name: "FerryConvertTests", dependencies: ["FerryCore", "FerryConvert", "FerryONNXRuntime"]),
         .testTarget(
             name: "FerryGRPCTests",
             dependencies: [
-                "FerryCore", "FerryGRPC", "FerryProtocol", "FerryServing", "FerryONNXRuntime",
+                "FerryCore", "FerryGRPC", "FerryProtocol", "FerryServing", "FerryONNXRuntime", "FerrySecurity",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ]),
@@ -222,7 +243,7 @@ let package = Package(
         .testTarget(
             name: "FerryHTTPTests",
             dependencies: [
-                "FerryCore", "FerryProtocol", "FerryServing", "FerryHTTP", "FerryJobs", "FerryONNXRuntime",
+                "FerryCore", "FerryProtocol", "FerryServing", "FerryHTTP", "FerryJobs", "FerryONNXRuntime", "FerrySecurity",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

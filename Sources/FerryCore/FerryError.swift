@@ -21,6 +21,12 @@ public struct FerryError: Error, Sendable, Equatable, CustomStringConvertible {
         case failedPrecondition
         /// The backend failed while running a valid request.
         case `internal`
+        /// The request carries no valid credential (a missing, unknown or expired key or token).
+        case unauthenticated
+        /// The credential is valid but lacks the scope the request needs.
+        case permissionDenied
+        /// The credential (or client address) sent more requests than its rate limit allows.
+        case rateLimited
     }
 
     public var code: Code
@@ -47,6 +53,9 @@ public struct FerryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .conflict: 409
         case .failedPrecondition: 400
         case .internal: 500
+        case .unauthenticated: 401
+        case .permissionDenied: 403
+        case .rateLimited: 429
         }
     }
 
@@ -63,6 +72,9 @@ public struct FerryError: Error, Sendable, Equatable, CustomStringConvertible {
         // A model that cannot load is reported as Triton does: INVALID_ARGUMENT.
         case .failedPrecondition: 3
         case .internal: 13
+        case .unauthenticated: 16
+        case .permissionDenied: 7
+        case .rateLimited: 8
         }
     }
 }

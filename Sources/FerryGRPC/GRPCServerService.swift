@@ -1,4 +1,5 @@
 import FerryCore
+import FerrySecurity
 import FerryServing
 import GRPCCore
 import FerryProtocol
@@ -15,6 +16,8 @@ public struct GRPCServerService: Service {
     let maxRequestBytes: Int
     let connections: ConnectionPolicy
     let connectionCount: ConnectionCount
+    let tls: ServerTLS?
+    let access: AccessControl?
     let logger: Logger
     let onListening: @Sendable (Int) -> Void
 
@@ -25,6 +28,8 @@ public struct GRPCServerService: Service {
         maxRequestBytes: Int,
         connections: ConnectionPolicy = ConnectionPolicy(),
         connectionCount: ConnectionCount? = nil,
+        tls: ServerTLS? = nil,
+        access: AccessControl? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
@@ -34,8 +39,20 @@ public struct GRPCServerService: Service {
         self.maxRequestBytes = maxRequestBytes
         self.connections = connections
         self.connectionCount = connectionCount ?? ConnectionCount(maximum: connections.maximumConnections)
+        self.tls = tls
+        self.access = access
         self.logger = logger
         self.onListening = onListening
+    }
+
+    /// The services grpc-swift runs (ModelInfer and ModelStreamInfer are
+    /// answered before them, by the fast path, under the same names).
+    public static func services(server: InferenceServer, maxRequestBytes: Int) -> [any RegistrableRPCService] {
+        [
+            GRPCInferenceService(server: server, maxRequestBytes: maxRequestBytes),
+            TFServingPredictionService(server: server, maxRequestBytes: maxRequestBytes),
+            TFServingModelService(server: server),
+        ]
     }
 
     public func run() async throws {
@@ -46,7 +63,7 @@ public struct GRPCServerService: Service {
         let messageLimit = maxRequestBytes * 2 + (1 << 20)
         let settings = GRPCTransport.Settings(
             host: host == "localhost" ? "127.0.0.1" : host, port: port, messageLimit: messageLimit, tensorLimit: maxRequestBytes,
-            connections: connections, connectionCount: connectionCount)
+            connections: connections, connectionCount: connectionCount, tls: tls, access: access)
         let server = self.server
         let maxRequestBytes = self.maxRequestBytes
         let transport = GRPCTransport(settings: settings) { stream in
@@ -55,14 +72,7 @@ public struct GRPCServerService: Service {
                 InferStreamHandler(server: server, messageLimit: messageLimit, tensorLimit: maxRequestBytes, shutdown: streams),
                 position: .first)
         }
-        let grpc = GRPCServer(
-            transport: transport,
-            services: [
-                GRPCInferenceService(server: server, maxRequestBytes: maxRequestBytes),
-                TFServingPredictionService(server: server, maxRequestBytes: maxRequestBytes),
-                TFServingModelService(server: server),
-            ]
-        )
+        let grpc = GRPCServer(transport: transport, services: Self.services(server: server, maxRequestBytes: maxRequestBytes))
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await grpc.serve() }

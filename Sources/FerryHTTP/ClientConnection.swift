@@ -1,4 +1,5 @@
 import FerryCore
+import FerrySecurity
 import FerryServing
 import Hummingbird
 import NIOCore
@@ -87,9 +88,14 @@ final class ClientConnection: Sendable {
 public struct FerryRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     let connection: ClientConnection?
+    /// The client's IP address, which keys rate limits without authentication.
+    let clientAddress: String?
+    /// Who sent the request, when authentication is on (`AccessMiddleware`).
+    var credential: Credential?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         connection = ClientConnection.of(source.channel)
+        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 }

@@ -31,7 +31,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let policy: ConnectionPolicy
-    private let count: ConnectionCount
+    /// nil where the connection was admitted before this handler (over TLS,
+    /// and on each stream of an HTTP/2 connection).
+    private let count: ConnectionCount?
     private var admitted = false
     private var reading = Reading.none
     /// Requests whose head was read and whose response has not ended.
@@ -42,16 +44,27 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var closeAfterResponse = false
     private var deadline: (kind: Deadline, task: Scheduled<Void>)?
 
-    init(policy: ConnectionPolicy, count: ConnectionCount) {
+    init(policy: ConnectionPolicy, count: ConnectionCount?) {
         self.policy = policy
         self.count = count
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Over TLS this handler joins once ALPN chose HTTP/1.1, long after the connection became active.
+        if count == nil && context.channel.isActive { start(context) }
+    }
+
     func channelActive(context: ChannelHandlerContext) {
-        admitted = count.admit()
         context.fireChannelActive()
+        start(context)
+    }
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard !admitted else { return }
+        admitted = count?.admit() ?? true
         guard admitted else {
-            refuse(context, .serviceUnavailable, "the server has no room for another connection (at most \(count.maximum)); retry shortly")
+            let maximum = count?.maximum ?? 0
+            refuse(context, .serviceUnavailable, "the server has no room for another connection (at most \(maximum)); retry shortly")
             return
         }
         update(context)
@@ -62,7 +75,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         deadline = nil
         if admitted {
             admitted = false
-            count.release()
+            count?.release()
         }
         context.fireChannelInactive()
     }

@@ -1,7 +1,11 @@
 import FerryCore
 import FerryJobs
+import FerrySecurity
 import FerryServing
 import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
+import NIOCore
 import Logging
 
 /// Where and how the v2 HTTP endpoint listens.
@@ -13,19 +17,50 @@ public struct HTTPServerConfiguration: Sendable {
     public var connections: ConnectionPolicy
     /// Shared with the server's other endpoints (nil: this endpoint's own).
     public var connectionCount: ConnectionCount?
+    /// HTTPS (HTTP/2 and HTTP/1.1 by ALPN) instead of plain HTTP/1.1.
+    public var tls: ServerTLS?
+    /// Who may call what (nil: everyone, everything).
+    public var access: AccessControl?
 
     public init(
         host: String = "127.0.0.1",
         port: Int = 8000,
         maxRequestBytes: Int = 64 << 20,
         connections: ConnectionPolicy = ConnectionPolicy(),
-        connectionCount: ConnectionCount? = nil
+        connectionCount: ConnectionCount? = nil,
+        tls: ServerTLS? = nil,
+        access: AccessControl? = nil
     ) {
         self.host = host
         self.port = port
         self.maxRequestBytes = maxRequestBytes
         self.connections = connections
         self.connectionCount = connectionCount
+        self.tls = tls
+        self.access = access
+    }
+}
+
+/// How an endpoint's connections are set up: plain HTTP/1.1, or TLS with
+/// HTTP/2 (when `http2`) and HTTP/1.1. `handlers(count)` makes the handlers
+/// after the HTTP decoder, `count` nil where the connection was admitted
+/// before them.
+func serverBuilder(
+    tls: ServerTLS?, http2: Bool, policy: ConnectionPolicy, count: ConnectionCount,
+    handlers: @escaping @Sendable (ConnectionCount?) -> [any RemovableChannelHandler]
+) -> HTTPServerBuilder {
+    guard let tls else { return .http1(configuration: .init(additionalChannelHandlers: handlers(count))) }
+    return HTTPServerBuilder { responder in
+        SecureHTTPChannel(
+            tls: tls,
+            http1: HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: handlers(nil))),
+            http2: http2
+                ? HTTP2Channel(
+                    responder: responder,
+                    configuration: .init(
+                        idleTimeout: policy.idleTimeout, streamConfiguration: .init(additionalChannelHandlers: handlers(nil))))
+                : nil,
+            policy: policy, count: count)
     }
 }
 
@@ -42,11 +77,10 @@ public func buildHTTPApplication(
     let policy = configuration.connections
     let count = configuration.connectionCount ?? ConnectionCount(maximum: policy.maximumConnections)
     return Application(
-        router: buildV2Router(server: server, jobs: jobs, maxRequestBytes: configuration.maxRequestBytes),
-        server: .http1(
-            configuration: .init(additionalChannelHandlers: [
-                ClientConnection.Watcher(), ProtocolErrorBody(), ConnectionGuard(policy: policy, count: count),
-            ])),
+        router: buildV2Router(server: server, jobs: jobs, maxRequestBytes: configuration.maxRequestBytes, access: configuration.access),
+        server: serverBuilder(tls: configuration.tls, http2: true, policy: policy, count: count) { count in
+            [ClientConnection.Watcher(), ProtocolErrorBody(), ConnectionGuard(policy: policy, count: count)]
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ferry"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
@@ -54,10 +88,12 @@ public func buildHTTPApplication(
 }
 
 /// The v2 routes, with errors answered as `{"error": "…"}`; the job routes when `jobs` is given.
-public func buildV2Router(server: InferenceServer, jobs: JobService? = nil, maxRequestBytes: Int = 64 << 20) -> Router<FerryRequestContext>
-{
+public func buildV2Router(
+    server: InferenceServer, jobs: JobService? = nil, maxRequestBytes: Int = 64 << 20, access: AccessControl? = nil
+) -> Router<FerryRequestContext> {
     let router = Router(context: FerryRequestContext.self)
     router.add(middleware: V2ErrorMiddleware(maxRequestBytes: maxRequestBytes))
+    if let access, access.isActive { router.add(middleware: AccessMiddleware(access: access)) }
     HealthRoutes(server: server).register(on: router)
     MetadataRoutes(server: server).register(on: router)
     InferenceRoutes(server: server, jobs: jobs, maxRequestBytes: maxRequestBytes).register(on: router)

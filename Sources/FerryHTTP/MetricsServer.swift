@@ -1,4 +1,5 @@
 import FerryCore
+import FerrySecurity
 import FerryServing
 import Hummingbird
 import Logging
@@ -24,13 +25,17 @@ public func buildMetricsApplication(
     logger: Logger,
     connections: ConnectionPolicy = ConnectionPolicy(),
     connectionCount: ConnectionCount? = nil,
+    tls: ServerTLS? = nil,
+    access: AccessControl? = nil,
     pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] },
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let count = connectionCount ?? ConnectionCount(maximum: connections.maximumConnections)
     return Application(
-        router: buildMetricsRouter(registry: registry, pendingRequests: pendingRequests),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(policy: connections, count: count)])),
+        router: buildMetricsRouter(registry: registry, access: access, pendingRequests: pendingRequests),
+        server: serverBuilder(tls: tls, http2: false, policy: connections, count: count) { count in
+            [ConnectionGuard(policy: connections, count: count)]
+        },
         configuration: .init(address: .hostname(host, port: port), serverName: "ferry-metrics"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger
@@ -40,9 +45,12 @@ public func buildMetricsApplication(
 /// The metrics port's one route.
 public func buildMetricsRouter(
     registry: PrometheusCollectorRegistry,
+    access: AccessControl? = nil,
     pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] }
-) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+) -> Router<FerryRequestContext> {
+    let router = Router(context: FerryRequestContext.self)
+    router.add(middleware: V2ErrorMiddleware(maxRequestBytes: 1 << 20))
+    if let access, access.isActive { router.add(middleware: AccessMiddleware(access: access)) }
     let residentMemory = registry.makeGauge(
         descriptor: MetricNameDescriptor(
             namespace: "process", metricName: "resident_memory", unitName: "bytes", helpText: "Resident memory size in bytes.")

@@ -2,6 +2,7 @@ import FerryCore
 import FerryGRPC
 import FerryHTTP
 import FerryJobs
+import FerrySecurity
 import FerryServing
 import Logging
 import Prometheus
@@ -30,6 +31,9 @@ public struct ServeConfiguration: Sendable {
     public var defaultMaxBatchSize = ModelConfiguration.defaultMaxBatchSize
     public var defaultBatching = ModelConfiguration.DynamicBatching()
     public var jobs = JobsConfiguration()
+    /// HTTPS and gRPC over TLS (nil: plain).
+    public var tls: TLSSettings?
+    public var access = AccessSettings()
 
     public init(repository: String) { self.repository = repository }
 }
@@ -76,6 +80,23 @@ public struct FerryServer: Sendable {
             "connections", metadata: ["open_file_limit": "\(openFiles.now)", "raised_from": "\(openFiles.before)",
             "max_connections": "\(policy.maximumConnections)"])
         let connectionCount = ConnectionCount(maximum: policy.maximumConnections)
+        let securityLogger = Logger(label: "ferry.security")
+        let access = try AccessControl(configuration.access, logger: securityLogger)
+        let tls = try configuration.tls.map { settings throws(FerryError) in
+            (
+                http: try ServerTLS(settings, applicationProtocols: ["h2", "http/1.1"], logger: securityLogger),
+                grpc: try ServerTLS(settings, applicationProtocols: ["h2"], logger: securityLogger),
+                metrics: settings.securesMetrics
+                    ? try ServerTLS(settings, applicationProtocols: ["http/1.1"], logger: securityLogger) : nil
+            )
+        }
+        logger.info(
+            "security",
+            metadata: [
+                "tls": "\(configuration.tls.map { "on (client certificates: \($0.clientAuthentication.rawValue))" } ?? "off")",
+                "authentication": "\(configuration.access.apiKeysFile.map { "API keys from \($0)" } ?? "off")",
+                "rate_limit": "\(access.authenticates ? "\(configuration.access.rateLimit ?? AccessSettings.defaultRateLimit) per credential" : configuration.access.rateLimit.map { "\($0) per client address" } ?? "none")",
+            ])
         let listening: @Sendable (Endpoint, Int, Logger.Metadata) -> Void = { endpoint, port, extra in
             logger.info("\(endpoint.rawValue) listening", metadata: ["address": "\(host):\(port)"].merging(extra) { $1 })
             onListening(endpoint, port)
@@ -102,16 +123,16 @@ public struct FerryServer: Sendable {
             jobs: jobs,
             configuration: HTTPServerConfiguration(
                 host: host, port: configuration.ports.http, maxRequestBytes: configuration.maxRequestBytes, connections: policy,
-                connectionCount: connectionCount),
+                connectionCount: connectionCount, tls: tls?.http, access: access),
             logger: Logger(label: "ferry.http")
         ) { port in listening(.http, port, [:]) }
         let grpc = GRPCServerService(
             server: server, host: host, port: configuration.ports.grpc, maxRequestBytes: configuration.maxRequestBytes,
-            connections: policy, connectionCount: connectionCount, logger: Logger(label: "ferry.grpc")
+            connections: policy, connectionCount: connectionCount, tls: tls?.grpc, access: access, logger: Logger(label: "ferry.grpc")
         ) { port in listening(.grpc, port, [:]) }
         let metrics = buildMetricsApplication(
             registry: registry, host: host, port: configuration.ports.metrics, logger: Logger(label: "ferry.metrics"),
-            connections: policy, connectionCount: connectionCount,
+            connections: policy, connectionCount: connectionCount, tls: tls?.metrics, access: access,
             pendingRequests: { server.pendingRequestsByVersion() }
         ) { port in listening(.metrics, port, ["path": "/metrics"]) }
         let models = ModelService(

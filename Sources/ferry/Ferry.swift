@@ -8,7 +8,7 @@ struct Ferry: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, ConvertCommand.self, InferCommand.self, BenchCommand.self, InspectCommand.self, BuildCommand.self, PushCommand.self,
-            DeployCommand.self, HealthCommand.self,
+            DeployCommand.self, HealthCommand.self, APIKeyCommand.self,
         ]
     )
 }

@@ -2,6 +2,7 @@ import FerryCore
 import FerryGRPC
 import FerryONNXRuntime
 import FerryProtocol
+import FerrySecurity
 import FerryServing
 import Foundation
 import GRPCCore
@@ -135,5 +136,26 @@ struct GRPCInferenceServiceTests {
                     #expect(answers.map(\.1) == ["", "unknown model 'nope'", ""])
                 })
         }
+    }
+}
+
+@Suite("gRPC methods and their API groups")
+struct GRPCAPIGroupTests {
+    @Test("every method the gRPC endpoint serves belongs to one API group in APIRoutes, and every method there is served")
+    func methodsHaveAPIGroups() throws {
+        let manager = ModelManager(
+            repository: try ModelRepository(path: FileManager.default.temporaryDirectory.path),
+            backend: ONNXRuntimeBackend(
+                runtime: try ONNXRuntime.load(
+                    libraryPath: GRPCInferenceServiceTests.root.appendingPathComponent(".deps/onnxruntime/lib/libonnxruntime.so.1.31.1").path)))
+        var router = RPCRouter<InProcessTransport.Server>()
+        for service in GRPCServerService.services(server: InferenceServer(manager: manager), maxRequestBytes: 1 << 20) {
+            service.registerMethods(with: &router)
+        }
+        let served = Set(router.methods.map { "/\($0.fullyQualifiedMethod)" })
+        let grouped = Set(APIRoutes.grpc.keys)
+        #expect(served.subtracting(grouped).sorted() == [], "methods without an API group")
+        #expect(grouped.subtracting(served).sorted() == [], "API groups of methods no longer served")
+        #expect(APIRoutes.grpc["/inference.GRPCInferenceService/ModelInfer"] == .infer)
     }
 }

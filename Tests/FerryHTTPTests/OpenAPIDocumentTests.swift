@@ -2,6 +2,7 @@ import FerryCore
 import FerryHTTP
 import FerryJobs
 import FerryONNXRuntime
+import FerrySecurity
 import FerryServing
 import Foundation
 import Hummingbird
@@ -37,6 +38,16 @@ struct OpenAPIDocumentTests {
         #expect(served.subtracting(documented).sorted() == [], "routes the document does not describe")
         #expect(documented.subtracting(served).sorted() == [], "operations no route serves")
         #expect(served.contains("POST /v1/models/{model}/labels/{label}:classify"))
+    }
+
+    @Test("every route belongs to one API group in APIRoutes, and every route there is served")
+    func routesHaveAPIGroups() async throws {
+        let served = try await servedRoutes()
+        let grouped = Set(APIRoutes.http.keys)
+        #expect(served.subtracting(grouped).sorted() == [], "routes without an API group: access control refuses them")
+        #expect(grouped.subtracting(served).sorted() == [], "API groups of routes no longer served")
+        #expect(APIRoutes.http["POST /v2/repository/models/{model}/load"] == .repository)
+        #expect(APIRoutes.http["HEAD /v2/health/ready"] == .health)
     }
 
     @Test("the document is OpenAPI 3.1 with unique operation ids and resolvable references")

@@ -50,6 +50,30 @@ public enum FileSystem {
         status(path, followingLinks: true).map { Int($0.st_mode & 0o7777) }
     }
 
+    /// What changes when a file is rewritten, replaced by a rename, or swapped
+    /// behind a symbolic link (as Kubernetes updates a mounted Secret).
+    public struct Fingerprint: Sendable, Equatable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modified: Int64
+        var changed: Int64
+    }
+
+    /// The fingerprint of the file `path` leads to; nil if nothing is there.
+    public static func fingerprint(of path: String) -> Fingerprint? {
+        guard let status = status(path, followingLinks: true) else { return nil }
+        #if canImport(Glibc)
+            let (modified, changed) = (status.st_mtim, status.st_ctim)
+        #else
+            let (modified, changed) = (status.st_mtimespec, status.st_ctimespec)
+        #endif
+        return Fingerprint(
+            device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
+            modified: Int64(modified.tv_sec) * 1_000_000_000 + Int64(modified.tv_nsec),
+            changed: Int64(changed.tv_sec) * 1_000_000_000 + Int64(changed.tv_nsec))
+    }
+
     private static func status(_ path: String, followingLinks: Bool) -> stat? {
         var result = stat()
         let code = followingLinks ? stat(path, &result) : lstat(path, &result)

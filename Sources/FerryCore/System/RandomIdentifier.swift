@@ -12,3 +12,25 @@ public enum RandomIdentifier {
         return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(hex[$0]) }.joined(separator: "-")
     }
 }
+
+extension RandomIdentifier {
+    /// `bytes` random bytes from the system's generator as unpadded base64url:
+    /// a secret that fits a header, a URL or a file unquoted.
+    public static func token(bytes count: Int = 32) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var bits = 0
+        var buffered = 0
+        var text: [UInt8] = []
+        for _ in 0..<count {
+            buffered = buffered << 8 | Int(UInt8.random(in: .min ... .max, using: &generator))
+            bits += 8
+            while bits >= 6 {
+                bits -= 6
+                text.append(alphabet[(buffered >> bits) & 63])
+            }
+        }
+        if bits > 0 { text.append(alphabet[(buffered << (6 - bits)) & 63]) }
+        return String(decoding: text, as: UTF8.self)
+    }
+}

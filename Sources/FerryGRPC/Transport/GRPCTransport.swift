@@ -1,4 +1,5 @@
 import FerryCore
+import FerrySecurity
 import GRPCCore
 import NIOCore
 import NIOExtras
@@ -29,6 +30,9 @@ final class GRPCTransport: ServerTransport, Sendable {
         var connections: ConnectionPolicy
         /// Shared with the server's other endpoints.
         var connectionCount: ConnectionCount
+        /// gRPC over TLS (ALPN h2) instead of h2c.
+        var tls: ServerTLS?
+        var access: AccessControl?
         /// Concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS).
         var maxConcurrentStreams = 256
         /// Flow-control window of each stream and of the connection: large
@@ -143,6 +147,7 @@ final class GRPCTransport: ServerTransport, Sendable {
         var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
         streamConfiguration.targetWindowSize = settings.windowSize
         let lifecycle = ConnectionLifecycle(policy: settings.connections)
+        let access = settings.access.flatMap { $0.isActive ? $0 : nil }
         _ = try connection.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server,
             connectionConfiguration: connectionConfiguration,
@@ -153,10 +158,17 @@ final class GRPCTransport: ServerTransport, Sendable {
                 let handlers = stream.pipeline.syncOperations
                 try handlers.addHandler(RPCBridgeHandler(rpcs: rpcs, messageLimit: settings.messageLimit, tensorLimit: settings.tensorLimit))
                 try prepareStream(handlers)
-                try handlers.addHandler(StreamGuard(policy: settings.connections), position: .first)
+                try handlers.addHandler(StreamGuard(policy: settings.connections, access: access), position: .first)
             }
         }
-        try connection.pipeline.syncOperations.addHandler(lifecycle)
-        try connection.pipeline.syncOperations.addHandler(ConnectionGate(count: settings.connectionCount), position: .first)
+        let handlers = connection.pipeline.syncOperations
+        try handlers.addHandler(lifecycle)
+        if let tls = settings.tls {
+            // Over TLS a refusal cannot be said in HTTP/2 before the handshake: the guard closes instead.
+            try handlers.addHandler(TLSHandshakeGuard(count: settings.connectionCount, timeout: settings.connections.headerTimeout), position: .first)
+            try handlers.addHandler(tls.makeHandler(), position: .first)
+        } else {
+            try handlers.addHandler(ConnectionGate(count: settings.connectionCount), position: .first)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import FerryCore
+import FerrySecurity
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -8,7 +9,10 @@ import NIOHTTP2
 /// entry) is answered RESOURCE_EXHAUSTED and the rest of its frames are
 /// dropped: the connection advertises and decodes a far larger header list,
 /// so such a call costs only itself, where HTTP/2 would otherwise end the
-/// whole connection with GOAWAY. And a call whose client stops sending before
+/// whole connection with GOAWAY. A call that `AccessControl` refuses for its
+/// method's API group (`APIRoutes.grpc`) is answered UNAUTHENTICATED,
+/// PERMISSION_DENIED or RESOURCE_EXHAUSTED the same way, before any of it
+/// reaches a service. And a call whose client stops sending before
 /// its request ends is reset: after `bodyTimeout` without a frame, or
 /// `idleTimeout` between the messages of a streaming call.
 final class StreamGuard: ChannelDuplexHandler, RemovableChannelHandler {
@@ -23,13 +27,15 @@ final class StreamGuard: ChannelDuplexHandler, RemovableChannelHandler {
     static let callLimit = 64 << 10
 
     private let policy: ConnectionPolicy
+    private let access: AccessControl?
     private var refused = false
     private var headersSeen = false
     private var pause = Duration.zero
     private var stall: Scheduled<Void>?
 
-    init(policy: ConnectionPolicy) {
+    init(policy: ConnectionPolicy, access: AccessControl?) {
         self.policy = policy
+        self.access = access
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -43,13 +49,20 @@ final class StreamGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 headersSeen = true
                 let size = headers.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 }
                 if size > Self.callLimit {
-                    refused = true
-                    stall?.cancel()
-                    let message = "the request's metadata is \(size) bytes; at most \(Self.callLimit) are accepted"
-                    context.writeAndFlush(wrapOutboundOut(GRPCResponseFrames.status(8, message: message, trailersOnly: true)), promise: nil)
+                    refuse(context, 8, "the request's metadata is \(size) bytes; at most \(Self.callLimit) are accepted")
                     return
                 }
-                let streaming = headers.headers.first(name: ":path")?.hasSuffix("/ModelStreamInfer") ?? false
+                let path = headers.headers.first(name: ":path") ?? ""
+                if let access {
+                    let client = (context.channel.parent ?? context.channel).remoteAddress?.ipAddress
+                    if case .failure(let refusal) = access.check(
+                        scope: APIRoutes.grpc[path], authorization: headers.headers.first(name: "authorization"), client: client)
+                    {
+                        refuse(context, refusal.error.grpcStatusCode, refusal.error.message)
+                        return
+                    }
+                }
+                let streaming = path.hasSuffix("/ModelStreamInfer")
                 pause = streaming ? policy.idleTimeout : policy.bodyTimeout
             }
         case .data(let data):
@@ -77,6 +90,12 @@ final class StreamGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         stall?.cancel()
         context.fireChannelInactive()
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ status: Int, _ message: String) {
+        refused = true
+        stall?.cancel()
+        context.writeAndFlush(wrapOutboundOut(GRPCResponseFrames.status(status, message: message, trailersOnly: true)), promise: nil)
     }
 
     private func arm(_ context: ChannelHandlerContext) {

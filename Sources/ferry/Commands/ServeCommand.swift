@@ -110,6 +110,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Async jobs") var jobOptions: JobOptions
 
+    @OptionGroup(title: "TLS, authentication and rate limits") var security: SecurityOptions
+
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
@@ -171,6 +173,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.defaultMaxBatchSize = defaultMaxBatchSize
             configuration.defaultBatching = defaultBatching
             configuration.jobs = jobOptions.configuration
+            configuration.tls = security.tls
+            configuration.access = security.access
             let server = try await FerryServer.build(
                 configuration, backend: try runtime.backend(), registry: registry, stopsOnSignals: true,
                 logger: logger)
