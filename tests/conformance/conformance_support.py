@@ -152,6 +152,8 @@ class FerryServer:
     grpc_port: int
     metrics_port: int
     args: list[str] = field(default_factory=list)
+    # The CA that signed the server's certificate, when it serves TLS.
+    ca: Path | None = None
 
     @property
     def http_url(self) -> str:
@@ -166,7 +168,7 @@ class FerryServer:
         return f"127.0.0.1:{self.metrics_port}"
 
     def http_base(self) -> str:
-        return f"http://{self.http_url}"
+        return f"{'https' if self.ca else 'http'}://{self.http_url}"
 
     def log_tail(self, max_chars: int = 6000) -> str:
         try:
@@ -179,9 +181,12 @@ class FerryServer:
         """A fresh official client for `protocol` ("http" or "grpc")."""
         if protocol == "http":
             return httpclient.InferenceServerClient(
-                self.http_url, connection_timeout=10.0, network_timeout=60.0
+                self.http_url, connection_timeout=10.0, network_timeout=60.0,
+                ssl=self.ca is not None, ssl_options={"ca_certs": str(self.ca)} if self.ca else None,
             )
         if protocol == "grpc":
+            if self.ca:
+                return grpcclient.InferenceServerClient(self.grpc_url, ssl=True, root_certificates=str(self.ca))
             return grpcclient.InferenceServerClient(self.grpc_url)
         raise ValueError(protocol)
 
@@ -191,6 +196,9 @@ def start_server(
     log_path: Path,
     extra_args: Sequence[str],
     ready_models: Iterable[str],
+    ca: Path | None = None,
+    wait_headers: dict[str, str] | None = None,
+    client_cert: tuple[str, str] | None = None,
 ) -> FerryServer:
     """Start `ferry serve` on three free ports and wait until it is live and
     every model in `ready_models` is ready. Fails the test session (with the
@@ -213,16 +221,19 @@ def start_server(
         )
     finally:
         log.close()
-    server = FerryServer(process, repo, log_path, http_port, grpc_port, metrics_port, args)
+    server = FerryServer(process, repo, log_path, http_port, grpc_port, metrics_port, args, ca)
     try:
-        wait_until_ready(server, list(ready_models), SERVER_START_TIMEOUT_S)
+        wait_until_ready(server, list(ready_models), SERVER_START_TIMEOUT_S, wait_headers, client_cert)
     except BaseException:
         kill(server)
         raise
     return server
 
 
-def wait_until_ready(server: FerryServer, models: list[str], timeout_s: float) -> None:
+def wait_until_ready(
+    server: FerryServer, models: list[str], timeout_s: float, headers: dict[str, str] | None = None,
+    client_cert: tuple[str, str] | None = None,
+) -> None:
     # Triton's /v2/health/ready is false while any loaded model is not ready,
     # and the main repository holds a model that cannot load: wait for
     # liveness, then for each model that should load.
@@ -231,6 +242,12 @@ def wait_until_ready(server: FerryServer, models: list[str], timeout_s: float) -
     deadline = time.monotonic() + timeout_s
     pending = ["/v2/health/live", *[f"/v2/models/{m}/ready" for m in models]]
     session = requests.Session()
+    session.headers.update(headers or {})
+    if server.ca:
+        # REQUESTS_CA_BUNDLE, when set, would win over a session's own CA.
+        session.trust_env = False
+        session.verify = str(server.ca)
+    session.cert = client_cert
     last_error = "no attempt made"
     try:
         while pending:

@@ -1,0 +1,560 @@
+"""TLS, API keys, scopes and rate limits, against a live `ferry serve` as
+clients meet them: every HTTP route and gRPC method with every kind of
+credential, NVIDIA's clients over TLS, `openssl s_client` for the protocol
+versions and ALPN, mutual TLS, a certificate and a keys file replaced while
+clients keep calling, and a client sending at twice its rate limit."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+import requests
+import tritonclient.grpc as grpcclient
+import tritonclient.http as httpclient
+from tritonclient.utils import InferenceServerException
+
+from conformance_support import FIXTURES, add_model, case, ferry_bin, start_server, stop_server
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+
+# name -> scopes, as the keys file grants them.
+KEYS = {
+    "reader": "metadata",
+    "runner": "infer,metadata",
+    "auditor": "statistics,metrics",
+    "operator": "*",
+    "prober": "health",
+}
+GRPC_INFERENCE = "inference.GRPCInferenceService"
+
+
+# ---------------------------------------------------------------------------
+# Certificates (openssl) and keys (ferry api-key)
+# ---------------------------------------------------------------------------
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_ca(directory: Path, name: str) -> Path:
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+             "-keyout", f"{name}.key", "-out", f"{name}.pem", "-subj", f"/CN={name}", cwd=directory)
+    return directory / f"{name}.pem"
+
+
+def make_cert(directory: Path, ca: str, name: str, *, client: bool = False) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1/localhost (or a client certificate) signed by `ca`."""
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=directory)
+    extension = "extendedKeyUsage=clientAuth" if client else "subjectAltName=DNS:localhost,IP:127.0.0.1"
+    (directory / f"{name}.ext").write_text(extension + "\n")
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
+             "-days", "2", "-out", f"{name}.pem", "-extfile", f"{name}.ext", cwd=directory)
+    return directory / f"{name}.pem", directory / f"{name}.key"
+
+
+def new_key(ferry: str, name: str, scopes: str, rate: str | None = None) -> tuple[str, str]:
+    """(key, keys-file line) from `ferry api-key`."""
+    args = [ferry, "api-key", name, "--scopes", scopes] + (["--rate-limit", rate] if rate else [])
+    key, line = subprocess.run(args, check=True, capture_output=True, text=True).stdout.splitlines()
+    return key, line
+
+
+def _repository(root: Path) -> Path:
+    repo = root / "models"
+    add_model(repo, "mlp", FIXTURES / "mlp.onnx")
+    return repo
+
+
+class Secured:
+    """A server with TLS and API keys, and what its tests need to reach it."""
+
+    def __init__(self, server, keys: dict[str, str], directory: Path, keys_file: Path):
+        self.server = server
+        self.keys = keys
+        self.directory = directory
+        self.keys_file = keys_file
+
+    def headers(self, name: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[name]}"} if name else {}
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory):
+    root = tmp_path_factory.mktemp("security")
+    make_ca(root, "ca")
+    cert, key = make_cert(root, "ca", "server")
+    # The served files are copies, so a test can replace them in place.
+    shutil.copy(cert, root / "served.pem")
+    shutil.copy(key, root / "served.key")
+    ferry = str(ferry_bin())
+    keys, lines = {}, []
+    for name, scopes in KEYS.items():
+        keys[name], line = new_key(ferry, name, scopes, rate="none")
+        lines.append(line)
+    keys["limited"], line = new_key(ferry, "limited", "infer,metadata", rate="20/s")
+    lines.append(line)
+    keys_file = root / "keys"
+    keys_file.write_text("# test keys\n" + "\n".join(lines) + "\n")
+    server = start_server(
+        _repository(root), root / "ferry.log",
+        ["--tls-cert", str(root / "served.pem"), "--tls-key", str(root / "served.key"), "--metrics-tls",
+         "--api-keys", str(keys_file)],
+        ["mlp"], ca=root / "ca.pem",
+    )
+    yield Secured(server, keys, root, keys_file)
+    stop_server(server)
+    log = (root / "ferry.log").read_text(errors="replace")
+    for key in keys.values():
+        assert key not in log, "an API key appears in the server log"
+
+
+# ---------------------------------------------------------------------------
+# Every route and method, every credential
+# ---------------------------------------------------------------------------
+
+
+def expected_scope(method: str, path: str) -> str:
+    """The policy, stated apart from the server's table: what each route needs."""
+    if path.endswith("/ready") or path.startswith("/v2/health/"):
+        return "health"
+    if path.endswith("/stats"):
+        return "statistics"
+    if path.endswith("/infer") or re.search(r":(predict|classify|regress)$", path):
+        return "infer"
+    if path.startswith("/v2/jobs"):
+        return "jobs"
+    if path.startswith("/v2/repository"):
+        return "repository"
+    if path == "/metrics":
+        return "metrics"
+    return "metadata"
+
+
+def granted(name: str | None, scope: str) -> bool:
+    if name is None:
+        return scope == "health"
+    scopes = KEYS[name].split(",")
+    return "*" in scopes or scope in scopes or scope == "health"
+
+
+def concrete(path: str) -> str:
+    return (path.replace("{model}", "mlp").replace("{version}", "1").replace("{label}", "stable")
+            .replace("{id}", "00000000-0000-4000-8000-000000000000"))
+
+
+def test_every_http_route_with_every_credential(secured):
+    base = secured.server.http_base()
+    ca = str(secured.server.ca)
+    document = requests.get(f"{base}/openapi.json", headers=secured.headers("reader"), verify=ca, timeout=10).json()
+    routes = [(method.upper(), path) for path, item in document["paths"].items() for method in item
+              if method in ("get", "head", "post", "delete")]
+    assert len(routes) > 30
+    metrics = f"https://{secured.server.metrics_url}"
+    checked = 0
+    with requests.Session() as session:
+        session.trust_env = False
+        session.verify = ca
+        for method, path in routes:
+            scope = expected_scope(method, path)
+            url = (metrics if path == "/metrics" else base) + concrete(path)
+            for name in [None, "bogus", *KEYS]:
+                headers = {"Authorization": "Bearer not-a-key"} if name == "bogus" else secured.headers(name)
+                body = b"{}" if method == "POST" else None
+                if path.endswith("/unload") or path.endswith("/load"):
+                    # Loading and unloading change the server: ask for a model that is not there.
+                    url = base + concrete(path).replace("/mlp/", "/absent/")
+                response = session.request(method, url, headers=headers, data=body, timeout=10)
+                who = "bogus" if name == "bogus" else name
+                if who == "bogus" and scope != "health":
+                    assert response.status_code == 401, (method, path, name, response.text)
+                elif who != "bogus" and not granted(who, scope):
+                    expected = 401 if who is None else 403
+                    assert response.status_code == expected, (method, path, name, response.text)
+                    if method != "HEAD":
+                        assert "error" in response.json()
+                    assert response.headers["WWW-Authenticate"].startswith("Bearer realm=\"ferry\"")
+                    if expected == 403:
+                        assert f'scope="{scope}"' in response.headers["WWW-Authenticate"]
+                else:
+                    assert response.status_code not in (401, 403), (method, path, name, response.text)
+                checked += 1
+    assert checked == len(routes) * (len(KEYS) + 2)
+
+
+GRPC_METHODS = {
+    f"/{GRPC_INFERENCE}/ServerLive": "health",
+    f"/{GRPC_INFERENCE}/ServerReady": "health",
+    f"/{GRPC_INFERENCE}/ModelReady": "health",
+    f"/{GRPC_INFERENCE}/ServerMetadata": "metadata",
+    f"/{GRPC_INFERENCE}/ModelMetadata": "metadata",
+    f"/{GRPC_INFERENCE}/ModelConfig": "metadata",
+    f"/{GRPC_INFERENCE}/ModelInfer": "infer",
+    f"/{GRPC_INFERENCE}/ModelStreamInfer": "infer",
+    f"/{GRPC_INFERENCE}/ModelStatistics": "statistics",
+    f"/{GRPC_INFERENCE}/RepositoryIndex": "repository",
+    f"/{GRPC_INFERENCE}/RepositoryModelLoad": "repository",
+    f"/{GRPC_INFERENCE}/RepositoryModelUnload": "repository",
+    "/tensorflow.serving.PredictionService/Predict": "infer",
+    "/tensorflow.serving.PredictionService/GetModelMetadata": "metadata",
+    "/tensorflow.serving.ModelService/GetModelStatus": "metadata",
+}
+
+
+def test_every_grpc_method_with_every_credential(secured):
+    credentials = grpc.ssl_channel_credentials(root_certificates=secured.server.ca.read_bytes())
+    with grpc.secure_channel(secured.server.grpc_url, credentials) as channel:
+        for path, scope in GRPC_METHODS.items():
+            for name in [None, "bogus", *KEYS]:
+                metadata = [("authorization", "Bearer not-a-key")] if name == "bogus" else (
+                    [("authorization", f"Bearer {secured.keys[name]}")] if name else [])
+                # An empty message: past the access check it is answered by the method (often INVALID_ARGUMENT).
+                if path.endswith("ModelStreamInfer"):
+                    call = channel.stream_stream(path, request_serializer=None, response_deserializer=None)
+                    responses = call(iter([b""]), metadata=metadata, timeout=10)
+                    try:
+                        list(responses)
+                        code = grpc.StatusCode.OK
+                    except grpc.RpcError as error:
+                        code = error.code()
+                else:
+                    call = channel.unary_unary(path, request_serializer=None, response_deserializer=None)
+                    try:
+                        call(b"", metadata=metadata, timeout=10)
+                        code = grpc.StatusCode.OK
+                    except grpc.RpcError as error:
+                        code = error.code()
+                if name == "bogus" and scope != "health":
+                    assert code == grpc.StatusCode.UNAUTHENTICATED, (path, name)
+                elif name != "bogus" and not granted(name, scope):
+                    expected = grpc.StatusCode.UNAUTHENTICATED if name is None else grpc.StatusCode.PERMISSION_DENIED
+                    assert code == expected, (path, name, code)
+                else:
+                    assert code not in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED), (path, name)
+
+
+# ---------------------------------------------------------------------------
+# NVIDIA's clients over TLS
+# ---------------------------------------------------------------------------
+
+
+def _mlp_input(module):
+    request = case("mlp", "batch1")["request"]["inputs"][0]
+    tensor = module.InferInput("input", request["shape"], "FP32")
+    tensor.set_data_from_numpy(np.array(request["data"], dtype=np.float32).reshape(request["shape"]))
+    return tensor
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_tritonclient_over_tls_with_a_key(secured, protocol):
+    client = secured.server.client(protocol)
+    module = httpclient if protocol == "http" else grpcclient
+    key = {"authorization": f"Bearer {secured.keys['runner']}"}
+    assert client.is_server_live()
+    result = client.infer("mlp", [_mlp_input(module)], headers=key)
+    expected = np.array(case("mlp", "batch1")["response"]["outputs"][0]["data"], dtype=np.float32)
+    np.testing.assert_allclose(result.as_numpy("output").reshape(-1), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(InferenceServerException) as refused:
+        client.infer("mlp", [_mlp_input(module)])
+    assert refused.value.status() in ("401", "StatusCode.UNAUTHENTICATED")
+    with pytest.raises(InferenceServerException) as forbidden:
+        client.load_model("mlp", headers={"authorization": f"Bearer {secured.keys['reader']}"})
+    assert forbidden.value.status() in ("403", "StatusCode.PERMISSION_DENIED")
+    assert "lacks the 'repository' scope" in forbidden.value.message()
+
+
+def test_plain_requests_to_the_tls_ports_fail(secured):
+    with pytest.raises(requests.RequestException):
+        requests.get(f"http://{secured.server.http_url}/v2/health/live", timeout=5)
+    with grpcclient.InferenceServerClient(secured.server.grpc_url) as plain:
+        with pytest.raises(InferenceServerException):
+            plain.is_server_live(client_timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# Protocol versions and ALPN (openssl s_client)
+# ---------------------------------------------------------------------------
+
+
+def _s_client(port: int, ca: Path, *args: str) -> str:
+    run = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", str(ca), "-servername", "localhost", *args],
+        input="", capture_output=True, text=True, timeout=20)
+    return run.stdout + run.stderr
+
+
+def test_tls_versions_and_alpn(secured):
+    server = secured.server
+    for version in ("-tls1", "-tls1_1"):
+        output = _s_client(server.http_port, server.ca, version)
+        assert "Cipher is (NONE)" in output or "no protocols available" in output or "alert" in output, output[-800:]
+    for version, name in (("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")):
+        output = _s_client(server.http_port, server.ca, version)
+        assert f"Protocol  : {name}" in output or f"New, {name}" in output, output[-800:]
+        assert "Verify return code: 0 (ok)" in output
+    assert "ALPN protocol: h2" in _s_client(server.http_port, server.ca, "-alpn", "h2,http/1.1")
+    assert "ALPN protocol: http/1.1" in _s_client(server.http_port, server.ca, "-alpn", "http/1.1")
+    assert "ALPN protocol: h2" in _s_client(server.grpc_port, server.ca, "-alpn", "h2")
+    assert "ALPN protocol: http/1.1" in _s_client(server.metrics_port, server.ca, "-alpn", "http/1.1")
+
+
+# ---------------------------------------------------------------------------
+# Rotation: certificate and keys file replaced under load
+# ---------------------------------------------------------------------------
+
+
+def _served_serial(port: int, ca: Path) -> int:
+    context = ssl.create_default_context(cafile=str(ca))
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            der = tls.getpeercert(binary_form=True)
+    text = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-serial"], input=der,
+                          capture_output=True, check=True).stdout.decode()
+    return int(text.strip().split("=")[1], 16)
+
+
+def _cert_serial(path: Path) -> int:
+    text = subprocess.run(["openssl", "x509", "-in", str(path), "-noout", "-serial"], capture_output=True,
+                          check=True, text=True).stdout
+    return int(text.strip().split("=")[1], 16)
+
+
+def test_certificate_rotation_under_load(secured):
+    server, root = secured.server, secured.directory
+    before = _served_serial(server.http_port, server.ca)
+    assert before == _cert_serial(root / "served.pem")
+    failures: list[str] = []
+    done = threading.Event()
+    counts = {"kept": 0, "fresh": 0}
+
+    def keep_alive():
+        # One connection across the rotation: it keeps the certificate it began with.
+        with requests.Session() as session:
+            session.trust_env = False
+            session.verify = str(server.ca)
+            while not done.is_set():
+                response = session.get(f"{server.http_base()}/v2/health/ready", timeout=10)
+                if response.status_code != 200:
+                    failures.append(f"kept: {response.status_code}")
+                counts["kept"] += 1
+
+    def fresh_connections():
+        module = grpcclient
+        while not done.is_set():
+            try:
+                response = requests.get(f"{server.http_base()}/v2/health/ready", verify=str(server.ca), timeout=10)
+                if response.status_code != 200:
+                    failures.append(f"fresh: {response.status_code}")
+                with module.InferenceServerClient(server.grpc_url, ssl=True, root_certificates=str(server.ca)) as client:
+                    client.infer("mlp", [_mlp_input(module)], headers={"authorization": f"Bearer {secured.keys['runner']}"})
+                counts["fresh"] += 1
+            except Exception as error:  # noqa: BLE001 - every failure is reported
+                failures.append(f"fresh: {error!r}")
+
+    threads = [threading.Thread(target=keep_alive), threading.Thread(target=fresh_connections)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    cert, key = make_cert(root, "ca", "rotated")
+    # cert-manager writes the new pair in place: the key first, then the certificate, each by rename.
+    shutil.copy(key, root / "served.key.new")
+    shutil.copy(cert, root / "served.pem.new")
+    (root / "served.key.new").rename(root / "served.key")
+    (root / "served.pem.new").rename(root / "served.pem")
+    deadline = time.monotonic() + 10
+    after = before
+    while after == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+        after = _served_serial(server.http_port, server.ca)
+    grpc_after = _served_serial(server.grpc_port, server.ca)
+    time.sleep(1.0)
+    done.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert after == _cert_serial(root / "rotated.pem") != before, "new connections get the new certificate"
+    assert grpc_after == after
+    assert failures == [], failures[:5]
+    assert counts["kept"] > 10 and counts["fresh"] > 2, counts
+
+
+def test_half_written_certificate_keeps_the_old_one(secured):
+    server, root = secured.server, secured.directory
+    serving = _served_serial(server.http_port, server.ca)
+    original = (root / "served.pem").read_bytes()
+    try:
+        (root / "served.pem").write_bytes(original[: len(original) // 2])
+        time.sleep(1.5)
+        assert _served_serial(server.http_port, server.ca) == serving
+        assert "kept the previous TLS certificate" in server.log_tail(20000)
+    finally:
+        (root / "served.pem").write_bytes(original)
+
+
+def test_keys_file_reloaded_when_it_changes(secured):
+    server = secured.server
+    ferry = server.args[0]
+    key, line = new_key(ferry, "newcomer", "metadata")
+    url = f"{server.http_base()}/v2"
+    headers = {"Authorization": f"Bearer {key}"}
+    assert requests.get(url, headers=headers, verify=str(server.ca), timeout=10).status_code == 401
+    original = secured.keys_file.read_text()
+    try:
+        staged = secured.keys_file.with_suffix(".new")
+        staged.write_text(original + line + "\n")
+        staged.rename(secured.keys_file)
+        deadline = time.monotonic() + 10
+        status = 401
+        while status == 401 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            status = requests.get(url, headers=headers, verify=str(server.ca), timeout=10).status_code
+        assert status == 200
+    finally:
+        staged = secured.keys_file.with_suffix(".new")
+        staged.write_text(original)
+        staged.rename(secured.keys_file)
+    deadline = time.monotonic() + 10
+    while requests.get(url, headers=headers, verify=str(server.ca), timeout=10).status_code != 401:
+        assert time.monotonic() < deadline, "a removed key still works"
+        time.sleep(0.2)
+
+
+# ---------------------------------------------------------------------------
+# Rate limits
+# ---------------------------------------------------------------------------
+
+
+def _refusals(secured, reason: str) -> float:
+    server = secured.server
+    text = requests.get(f"https://{server.metrics_url}/metrics", verify=str(server.ca), timeout=10,
+                        headers=secured.headers("auditor")).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("ferry_access_refused_total{") and f'reason="{reason}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_rate_limit_at_twice_the_rate(secured):
+    server = secured.server
+    refused_before = _refusals(secured, "rate_limited")
+    headers = secured.headers("limited")  # 20/s
+    statuses, retry_after = [], set()
+    with requests.Session() as session:
+        session.trust_env = False
+        session.verify = str(server.ca)
+        start = time.monotonic()
+        for i in range(120):  # 40 a second for 3 s: twice the limit
+            time.sleep(max(0.0, start + i / 40 - time.monotonic()))
+            response = session.get(f"{server.http_base()}/v2/models/mlp", headers=headers, timeout=10)
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                retry_after.add(response.headers.get("Retry-After"))
+                assert "rate limit exceeded for 'limited'" in response.json()["error"]
+    passed, refused = statuses.count(200), statuses.count(429)
+    assert passed + refused == 120
+    # 20/s for 3 s plus a second's burst: about 80 pass, 40 refused.
+    assert 65 <= passed <= 90, statuses
+    assert retry_after == {"1"}
+    assert _refusals(secured, "rate_limited") - refused_before == refused
+    # gRPC shares the credential's bucket.
+    time.sleep(1.5)
+    client = server.client("grpc")
+    codes = []
+    for _ in range(40):
+        try:
+            client.get_model_metadata("mlp", headers={"authorization": headers["Authorization"]})
+            codes.append("OK")
+        except InferenceServerException as error:
+            codes.append(error.status())
+    assert "StatusCode.RESOURCE_EXHAUSTED" in codes and codes.count("OK") >= 20
+
+
+def test_anonymous_clients_limited_per_address_without_authentication(tmp_path_factory):
+    root = tmp_path_factory.mktemp("security-anonymous")
+    server = start_server(_repository(root), root / "ferry.log", ["--rate-limit", "10/s"], ["mlp"])
+    try:
+        with requests.Session() as session:
+            statuses = [session.get(f"{server.http_base()}/v2/models/mlp", timeout=10).status_code for _ in range(30)]
+            assert 8 <= statuses.count(200) <= 14 and statuses.count(429) >= 16, statuses
+            # Health checks are never limited, so probes keep a busy pod alive.
+            assert all(session.get(f"{server.http_base()}/v2/health/live", timeout=10).status_code == 200 for _ in range(30))
+    finally:
+        stop_server(server)
+
+
+# ---------------------------------------------------------------------------
+# Mutual TLS and protected health
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["required", "optional"])
+def test_mutual_tls(tmp_path_factory, mode):
+    root = tmp_path_factory.mktemp(f"security-mtls-{mode}")
+    make_ca(root, "ca")
+    make_ca(root, "clients")
+    make_ca(root, "strangers")
+    cert, key = make_cert(root, "ca", "server")
+    client_cert, client_key = make_cert(root, "clients", "alice", client=True)
+    stranger_cert, stranger_key = make_cert(root, "strangers", "mallory", client=True)
+    server = start_server(
+        _repository(root), root / "ferry.log",
+        ["--tls-cert", str(cert), "--tls-key", str(key), "--tls-client-ca", str(root / "clients.pem"),
+         "--tls-client-auth", mode],
+        ["mlp"], ca=root / "ca.pem", client_cert=(str(client_cert), str(client_key)),
+    )
+    try:
+        url = f"{server.http_base()}/v2/health/ready"
+        ca = str(server.ca)
+        assert requests.get(url, verify=ca, cert=(str(client_cert), str(client_key)), timeout=10).status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(url, verify=ca, cert=(str(stranger_cert), str(stranger_key)), timeout=10)
+        if mode == "required":
+            with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError)):
+                requests.get(url, verify=ca, timeout=10)
+            with grpcclient.InferenceServerClient(server.grpc_url, ssl=True, root_certificates=ca) as anonymous:
+                with pytest.raises(InferenceServerException):
+                    anonymous.is_server_live(client_timeout=5)
+            with grpcclient.InferenceServerClient(
+                server.grpc_url, ssl=True, root_certificates=ca, private_key=str(client_key),
+                certificate_chain=str(client_cert)) as client:
+                assert client.is_server_live()
+        else:
+            assert requests.get(url, verify=ca, timeout=10).status_code == 200
+    finally:
+        stop_server(server)
+
+
+def test_protect_health(tmp_path_factory):
+    root = tmp_path_factory.mktemp("security-health")
+    ferry = ferry_bin()
+    probe_key, probe_line = new_key(str(ferry), "probe", "health")
+    user_key, user_line = new_key(str(ferry), "user", "infer,metadata")
+    (root / "keys").write_text(probe_line + "\n" + user_line + "\n")
+    server = start_server(
+        _repository(root), root / "ferry.log", ["--api-keys", str(root / "keys"), "--protect-health"], ["mlp"],
+        wait_headers={"Authorization": f"Bearer {probe_key}"},
+    )
+    try:
+        url = f"{server.http_base()}/v2/health/live"
+        assert requests.get(url, timeout=10).status_code == 401
+        assert requests.get(url, headers={"Authorization": f"Bearer {user_key}"}, timeout=10).status_code == 403
+        assert requests.head(url, headers={"Authorization": f"Bearer {probe_key}"}, timeout=10).status_code == 200
+        with grpcclient.InferenceServerClient(server.grpc_url) as client:
+            with pytest.raises(InferenceServerException) as refused:
+                client.is_server_live()
+            assert refused.value.status() == "StatusCode.UNAUTHENTICATED"
+            assert client.is_server_live(headers={"authorization": f"Bearer {probe_key}"})
+    finally:
+        stop_server(server)
