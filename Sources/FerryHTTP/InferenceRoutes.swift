@@ -1,6 +1,7 @@
 import FerryCore
 import FerryProtocol
 import FerryJobs
+import FerrySecurity
 import FerryServing
 import HTTPTypes
 import Hummingbird
@@ -22,23 +23,28 @@ struct InferenceRoutes {
 
     func register(on router: Router<FerryRequestContext>) {
         router.post("/v2/models/:model/infer") { request, context in
-            try await infer(request, model: context.parameters.decoded("model"), version: nil, connection: context.connection)
+            try await infer(request, model: context.parameters.decoded("model"), version: nil, context: context)
         }
         router.post("/v2/models/:model/versions/:version/infer") { request, context in
-            try await infer(
-                request, model: context.parameters.decoded("model"), version: context.parameters.decoded("version"),
-                connection: context.connection)
+            try await infer(request, model: context.parameters.decoded("model"), version: context.parameters.decoded("version"), context: context)
         }
     }
 
-    private func infer(_ request: Request, model: String, version: String?, connection: ClientConnection?) async throws -> Response {
+    private func infer(_ request: Request, model: String, version: String?, context: FerryRequestContext) async throws -> Response {
         let buffer = try await request.body.collect(upTo: maxRequestBytes)
         let body = buffer.withUnsafeReadableBytes { Data($0) }
         let inference = try decode(body, headers: request.headers, model: model, version: version)
         if let jobs, JobRoutes.prefersAsync(request.headers) {
-            return JobRoutes.accepted(try await jobs.submit(inference, model: model, version: version))
+            // A job is read back through the job routes: submitting one needs their scope too.
+            if let credential = context.credential, !credential.scopes.contains(.jobs) {
+                throw FerryError(.permissionDenied, "the credential '\(credential.name)' lacks the 'jobs' scope an async request needs")
+            }
+            let (job, replayed) = try await jobs.submit(
+                inference, model: model, version: version, owner: context.credential?.owner ?? "",
+                idempotencyKey: request.headers[JobRoutes.idempotencyKey])
+            return JobRoutes.accepted(job, replayed: replayed)
         }
-        let response = try await Self.infer(inference, on: server, model: model, version: version, connection: connection)
+        let response = try await Self.infer(inference, on: server, model: model, version: version, connection: context.connection)
         return try encode(response, for: inference, clientSpeaksBinary: request.headers[Self.headerLength] != nil)
     }
 

@@ -1,5 +1,6 @@
 import FerryCore
 import FerryJobs
+import FerrySecurity
 import HTTPTypes
 import Hummingbird
 
@@ -16,7 +17,7 @@ struct JobRoutes {
     let jobs: JobService
 
     func register(on router: Router<FerryRequestContext>) {
-        router.get("/v2/jobs") { request, _ in
+        router.get("/v2/jobs") { request, context in
             let query = request.uri.queryParameters
             let status = try query.get("status").map { value throws(FerryError) -> Job.Status in
                 guard let status = Job.Status(rawValue: String(value)) else {
@@ -26,7 +27,8 @@ struct JobRoutes {
                 return status
             }
             let limit = try Self.limit(query.get("limit").map { String($0) })
-            let list = try await jobs.list(model: query.get("model").map { String($0) }, status: status, limit: limit)
+            let list = try await jobs.list(
+                model: query.get("model").map { String($0) }, status: status, limit: limit, viewer: Self.viewer(context))
             return Response.json { writer in
                 writer.object { object in
                     object.member("jobs") { writer in writer.list(list) { writer, job in job.write(to: &writer) } }
@@ -34,13 +36,19 @@ struct JobRoutes {
             }
         }
         router.get("/v2/jobs/:id") { _, context in
-            let (job, response) = try await jobs.job(try context.parameters.decoded("id"))
+            let (job, response) = try await jobs.job(try context.parameters.decoded("id"), viewer: Self.viewer(context))
             return Response.json(Array(job.document(response: response)))
         }
         router.delete("/v2/jobs/:id") { _, context in
-            let job = try await jobs.cancel(try context.parameters.decoded("id"))
+            let job = try await jobs.cancel(try context.parameters.decoded("id"), viewer: Self.viewer(context))
             return Response.json(Array(job.document()))
         }
+    }
+
+    /// With authentication a credential sees its own jobs, unless it holds `jobs-admin`.
+    static func viewer(_ context: FerryRequestContext) -> Job.Viewer {
+        guard let credential = context.credential, !credential.scopes.contains(.jobsAdmin) else { return .everyone }
+        return .owner(credential.owner)
     }
 
     static func limit(_ value: String?) throws(FerryError) -> Int {
@@ -51,18 +59,21 @@ struct JobRoutes {
         return limit
     }
 
-    /// 202 Accepted for a request stored as a job: where to find it, and the job as it stands.
-    static func accepted(_ job: Job) -> Response {
+    /// 202 Accepted for a request stored as a job: where to find it, and the
+    /// job as it stands. A submission repeated with its `Idempotency-Key` gets
+    /// the same answer about the same job, marked `Idempotent-Replayed`.
+    static func accepted(_ job: Job, replayed: Bool = false) -> Response {
         let body = job.document()
-        return Response(
-            status: .accepted,
-            headers: [
-                .contentType: "application/json", .contentLength: String(body.count), .location: "/v2/jobs/\(job.id)",
-                preferenceApplied: "respond-async",
-            ],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
-        )
+        var headers: HTTPFields = [
+            .contentType: "application/json", .contentLength: String(body.count), .location: "/v2/jobs/\(job.id)",
+            preferenceApplied: "respond-async",
+        ]
+        if replayed { headers[idempotentReplayed] = "true" }
+        return Response(status: .accepted, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
+
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
 
     static let prefer = HTTPField.Name("Prefer")!
     static let preferenceApplied = HTTPField.Name("Preference-Applied")!

@@ -25,6 +25,8 @@ extension Job {
             if let started { object.member("started") { $0.string(Self.timestamp(started)) } }
             if let finished { object.member("finished") { $0.string(Self.timestamp(finished)) } }
             object.member("attempts") { $0.integer(attempts) }
+            if !owner.isEmpty { object.member("owner") { $0.string(owner) } }
+            if let idempotencyKey { object.member("idempotency_key") { $0.string(idempotencyKey) } }
             // A queued job's error is why its last attempt was put back.
             if let error {
                 object.member("error") { $0.string(error.message) }

@@ -37,12 +37,19 @@ public struct Job: Sendable, Equatable {
     /// A queued job is not started before this time (set when it waits to retry).
     public var notBefore: Date?
     public var webhook: String?
+    /// The credential that submitted the job ("" without authentication):
+    /// only it, or one with the `jobs-admin` scope, sees the job.
+    public var owner: String
+    /// The submission's `Idempotency-Key`: the same owner sending it again gets this job.
+    public var idempotencyKey: String?
     public var webhookStatus: WebhookStatus?
     public var webhookAttempts: Int
     /// The last delivery failure, kept for the job document.
     public var webhookError: String?
 
-    public init(id: String, model: String, version: String?, created: Date, webhook: String?) {
+    public init(
+        id: String, model: String, version: String?, created: Date, webhook: String?, owner: String = "", idempotencyKey: String? = nil
+    ) {
         self.id = id
         self.model = model
         self.version = version
@@ -50,6 +57,23 @@ public struct Job: Sendable, Equatable {
         self.created = created
         self.attempts = 0
         self.webhook = webhook
+        self.owner = owner
+        self.idempotencyKey = idempotencyKey
         self.webhookAttempts = 0
+    }
+
+    /// Whose jobs a client may see.
+    public enum Viewer: Sendable, Equatable {
+        /// Every job: no authentication, or a credential with `jobs-admin`.
+        case everyone
+        /// The jobs this owner submitted.
+        case owner(String)
+
+        func sees(_ job: Job) -> Bool {
+            switch self {
+            case .everyone: true
+            case .owner(let owner): job.owner == owner
+            }
+        }
     }
 }

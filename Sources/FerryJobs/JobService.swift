@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import FerryCore
 import FerryProtocol
 import FerryServing
@@ -56,8 +57,18 @@ public final class JobService: Service, Sendable {
     // MARK: The API the HTTP frontend calls
 
     /// Checks the request against the model now (bad input is answered at
-    /// once, not as a failed job) and stores it as a queued job.
-    public func submit(_ request: InferenceRequest, model: String, version: String?) async throws(FerryError) -> Job {
+    /// once, not as a failed job) and stores it as a queued job of `owner`.
+    /// With an `idempotencyKey` the owner used before, nothing new is stored:
+    /// the earlier job is returned (`replayed`), or a conflict when the key
+    /// came with a different request.
+    public func submit(
+        _ request: InferenceRequest, model: String, version: String?, owner: String = "", idempotencyKey: String? = nil
+    ) async throws(FerryError) -> (job: Job, replayed: Bool) {
+        if let idempotencyKey {
+            guard (1...255).contains(idempotencyKey.utf8.count), idempotencyKey.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+                throw FerryError(.invalidArgument, "the Idempotency-Key header must be 1 to 255 visible ASCII characters")
+            }
+        }
         var request = request
         var webhook: String?
         if let parameter = request.parameters.removeValue(forKey: "webhook") {
@@ -69,28 +80,45 @@ public final class JobService: Service, Sendable {
         }
         guard !state.withLock({ $0.stopping }) else { throw FerryError(.unavailable, "the server is shutting down") }
         _ = try server.prepare(request, model: model, version: version)
-        let job = Job(id: RandomIdentifier.uuid(), model: model, version: version, created: Date(), webhook: webhook)
-        try await store.insert(job, request: StoredRequest.encode(request))
+        let job = Job(
+            id: RandomIdentifier.uuid(), model: model, version: version, created: Date(), webhook: webhook, owner: owner,
+            idempotencyKey: idempotencyKey)
+        let body = try StoredRequest.encode(request)
+        // The model, version and webhook are part of what a key stands for.
+        let digest = SHA256.hash(data: Array("\(model)\u{0}\(version ?? "")\u{0}\(webhook ?? "")\u{0}".utf8) + body).hexString
+        if let (earlier, earlierDigest) = try await store.insert(job, request: body, digest: digest) {
+            guard earlierDigest == digest else {
+                throw FerryError(
+                    .conflict, "the Idempotency-Key '\(idempotencyKey ?? "")' was used for a different request (job \(earlier.id))")
+            }
+            return (earlier, true)
+        }
         logger.debug("job queued", metadata: ["job": "\(job.id)", "model": "\(model)"])
         wake.signal()
-        return job
+        return (job, false)
     }
 
-    /// The job and, once it succeeded, its v2 response body.
-    public func job(_ id: String) async throws(FerryError) -> (job: Job, response: Data?) {
-        guard let job = try await store.job(id) else {
+    /// The job and, once it succeeded, its v2 response body. Another owner's
+    /// job is answered as missing, so job ids reveal nothing to others.
+    public func job(_ id: String, viewer: Job.Viewer = .everyone) async throws(FerryError) -> (job: Job, response: Data?) {
+        guard let job = try await store.job(id), viewer.sees(job) else {
             throw FerryError(.notFound, "no job '\(id)' (finished jobs are kept for the job TTL)")
         }
         return (job, job.status == .succeeded ? try await store.response(id) : nil)
     }
 
-    public func list(model: String?, status: Job.Status?, limit: Int) async throws(FerryError) -> [Job] {
-        try await store.list(model: model, status: status, limit: limit)
+    public func list(model: String?, status: Job.Status?, limit: Int, viewer: Job.Viewer = .everyone) async throws(FerryError) -> [Job] {
+        let owner: String? =
+            switch viewer {
+            case .everyone: nil
+            case .owner(let owner): owner
+            }
+        return try await store.list(model: model, status: status, owner: owner, limit: limit)
     }
 
     /// Cancels a queued or running job; a finished one is a conflict.
-    public func cancel(_ id: String) async throws(FerryError) -> Job {
-        guard let job = try await store.job(id) else { throw FerryError(.notFound, "no job '\(id)'") }
+    public func cancel(_ id: String, viewer: Job.Viewer = .everyone) async throws(FerryError) -> Job {
+        guard let job = try await store.job(id), viewer.sees(job) else { throw FerryError(.notFound, "no job '\(id)'") }
         guard !job.status.isFinished else { throw FerryError(.conflict, "job '\(id)' has already \(job.status.rawValue)") }
         let running = state.withLock { state -> (Task<Void, Never>, Task<Result<InferenceResponse, FerryError>, Never>?)? in
             guard let task = state.running[id] else { return nil }

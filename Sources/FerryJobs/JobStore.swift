@@ -75,11 +75,23 @@ public actor JobStore {
                 webhook TEXT,
                 webhook_status TEXT,
                 webhook_attempts INTEGER NOT NULL DEFAULT 0,
-                webhook_error TEXT
+                webhook_error TEXT,
+                owner TEXT NOT NULL DEFAULT '',
+                idempotency_key TEXT,
+                request_digest TEXT
             )
             """)
+        // Stores made before jobs had owners gain the columns; their jobs belong to no one ("").
+        let columns = Set(try await query("PRAGMA table_info(jobs)", []).compactMap { $0.column("name")?.string })
+        for (column, definition) in [("owner", "TEXT NOT NULL DEFAULT ''"), ("idempotency_key", "TEXT"), ("request_digest", "TEXT")]
+        where !columns.contains(column) {
+            try await execute("ALTER TABLE jobs ADD COLUMN \(column) \(definition)")
+        }
         try await execute("CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created)")
         try await execute("CREATE INDEX IF NOT EXISTS jobs_by_model ON jobs (model, created)")
+        try await execute("CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created)")
+        try await execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_idempotency_key ON jobs (owner, idempotency_key) WHERE idempotency_key IS NOT NULL")
     }
 
     /// Closes the database, also when the caller is being cancelled (as at
@@ -92,20 +104,36 @@ public actor JobStore {
 
     // MARK: Writing
 
-    /// Stores a new queued job with its request body.
-    public func insert(_ job: Job, request: Data) async throws(FerryError) {
+    /// Stores a new queued job with its request body. A job with an
+    /// idempotency key its owner already used is not stored: the earlier job
+    /// is returned with the digest of its request (nil: this one was stored).
+    public func insert(_ job: Job, request: Data, digest: String) async throws(FerryError) -> (job: Job, digest: String?)? {
         var inline: SQLiteData = .null
         if request.count > inlineLimit {
             try writeFile(request, to: requestFile(job.id))
         } else {
             inline = .blob(ByteBuffer(bytes: request))
         }
+        // OR IGNORE: of two submissions racing with one key, the unique index keeps the first.
         try await execute(
-            "INSERT INTO jobs (id, model, version, status, created, request, webhook) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            """
+            INSERT OR IGNORE INTO jobs (id, model, version, status, created, request, webhook, owner, idempotency_key, request_digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [
                 .text(job.id), .text(job.model), job.version.map(SQLiteData.text) ?? .null, .text(job.status.rawValue),
-                .float(job.created.timeIntervalSince1970), inline, job.webhook.map(SQLiteData.text) ?? .null,
+                .float(job.created.timeIntervalSince1970), inline, job.webhook.map(SQLiteData.text) ?? .null, .text(job.owner),
+                job.idempotencyKey.map(SQLiteData.text) ?? .null, .text(digest),
             ])
+        guard let key = job.idempotencyKey,
+            let row = try await query(
+                "SELECT \(Self.summaryColumns), request_digest FROM jobs WHERE owner = ? AND idempotency_key = ?", [.text(job.owner), .text(key)]
+            ).first
+        else { return nil }
+        let stored = try Self.job(row)
+        guard stored.id != job.id else { return nil }
+        removeFiles(of: job.id)
+        return (stored, row.column("request_digest")?.string)
     }
 
     /// Marks up to `limit` queued jobs that are due as running, oldest first,
@@ -195,10 +223,14 @@ public actor JobStore {
         try await query("SELECT \(Self.summaryColumns) FROM jobs WHERE id = ?", [.text(id)]).first.map(Self.job)
     }
 
-    /// Jobs newest first, optionally of one model and in one state.
-    public func list(model: String?, status: Job.Status?, limit: Int) async throws(FerryError) -> [Job] {
+    /// Jobs newest first, optionally of one model, in one state, of one owner.
+    public func list(model: String?, status: Job.Status?, owner: String? = nil, limit: Int) async throws(FerryError) -> [Job] {
         var conditions: [String] = []
         var binds: [SQLiteData] = []
+        if let owner {
+            conditions.append("owner = ?")
+            binds.append(.text(owner))
+        }
         if let model {
             conditions.append("model = ?")
             binds.append(.text(model))
@@ -245,7 +277,7 @@ public actor JobStore {
 
     private static let summaryColumns = """
         id, model, version, status, created, started, finished, not_before, attempts, error_code, error_message, \
-        webhook, webhook_status, webhook_attempts, webhook_error
+        webhook, webhook_status, webhook_attempts, webhook_error, owner, idempotency_key
         """
 
     private static func job(_ row: SQLiteRow) throws(FerryError) -> Job {
@@ -271,6 +303,8 @@ public actor JobStore {
         job.webhookStatus = text("webhook_status").flatMap(Job.WebhookStatus.init(rawValue:))
         job.webhookAttempts = row.column("webhook_attempts")?.integer ?? 0
         job.webhookError = text("webhook_error")
+        job.owner = text("owner") ?? ""
+        job.idempotencyKey = text("idempotency_key")
         return job
     }
 

@@ -34,6 +34,9 @@ KEYS = {
     "auditor": "statistics,metrics",
     "operator": "*",
     "prober": "health",
+    "submitter": "infer,jobs",
+    "neighbour": "infer,jobs",
+    "admin": "jobs,jobs-admin",
 }
 GRPC_INFERENCE = "inference.GRPCInferenceService"
 
@@ -110,7 +113,7 @@ def secured(tmp_path_factory):
     server = start_server(
         _repository(root), root / "ferry.log",
         ["--tls-cert", str(root / "served.pem"), "--tls-key", str(root / "served.key"), "--metrics-tls",
-         "--api-keys", str(keys_file)],
+         "--api-keys", str(keys_file), "--job-store", str(root / "jobs.sqlite")],
         ["mlp"], ca=root / "ca.pem",
     )
     yield Secured(server, keys, root, keys_file)
@@ -556,5 +559,131 @@ def test_protect_health(tmp_path_factory):
                 client.is_server_live()
             assert refused.value.status() == "StatusCode.UNAUTHENTICATED"
             assert client.is_server_live(headers={"authorization": f"Bearer {probe_key}"})
+    finally:
+        stop_server(server)
+
+
+# ---------------------------------------------------------------------------
+# Jobs belong to the credential that submitted them
+# ---------------------------------------------------------------------------
+
+
+def _submit(secured, who: str, data: list[float], key: str | None = None):
+    server = secured.server
+    body = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 64], "data": data}]}
+    headers = {**secured.headers(who), "Prefer": "respond-async"}
+    if key:
+        headers["Idempotency-Key"] = key
+    return requests.post(f"{server.http_base()}/v2/models/mlp/infer", json=body, headers=headers,
+                         verify=str(server.ca), timeout=10)
+
+
+def _wait_for_job(secured, who: str, job_id: str) -> dict:
+    server = secured.server
+    deadline = time.monotonic() + 30
+    while True:
+        response = requests.get(f"{server.http_base()}/v2/jobs/{job_id}", headers=secured.headers(who),
+                                verify=str(server.ca), timeout=10)
+        assert response.status_code == 200, response.text
+        job = response.json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+
+
+def test_jobs_are_isolated_per_credential(secured):
+    server = secured.server
+    data = case("mlp", "batch1")["request"]["inputs"][0]["data"]
+    submitted = _submit(secured, "submitter", data)
+    assert submitted.status_code == 202, submitted.text
+    job_id = submitted.json()["id"]
+    assert submitted.json()["owner"] == "api-key:submitter"
+    job = _wait_for_job(secured, "submitter", job_id)
+    assert job["status"] == "succeeded"
+    np.testing.assert_allclose(job["response"]["outputs"][0]["data"],
+                               case("mlp", "batch1")["response"]["outputs"][0]["data"], rtol=1e-5, atol=1e-6)
+    ca = str(server.ca)
+
+    def jobs_of(who):
+        listed = requests.get(f"{server.http_base()}/v2/jobs", headers=secured.headers(who), verify=ca, timeout=10)
+        assert listed.status_code == 200
+        return {entry["id"] for entry in listed.json()["jobs"]}
+
+    # Another credential with the same scopes neither sees, reads nor cancels it: to it the job does not exist.
+    mine = _submit(secured, "neighbour", data).json()["id"]
+    assert job_id not in jobs_of("neighbour") and mine in jobs_of("neighbour")
+    for method in ("GET", "DELETE"):
+        response = requests.request(method, f"{server.http_base()}/v2/jobs/{job_id}", headers=secured.headers("neighbour"),
+                                    verify=ca, timeout=10)
+        assert response.status_code == 404, response.text
+    assert jobs_of("submitter") >= {job_id} and mine not in jobs_of("submitter")
+    # jobs-admin sees everyone's.
+    assert {job_id, mine} <= jobs_of("admin")
+    assert requests.get(f"{server.http_base()}/v2/jobs/{job_id}", headers=secured.headers("admin"), verify=ca,
+                        timeout=10).status_code == 200
+    # An async request needs the jobs scope as well as infer.
+    refused = _submit(secured, "runner", data)
+    assert refused.status_code == 403 and "lacks the 'jobs' scope" in refused.json()["error"]
+
+
+def test_idempotency_key_returns_the_first_job(secured):
+    data = case("mlp", "batch1")["request"]["inputs"][0]["data"]
+    key = f"retry-{time.monotonic_ns()}"
+    first = _submit(secured, "submitter", data, key)
+    assert first.status_code == 202 and "Idempotent-Replayed" not in first.headers
+    again = _submit(secured, "submitter", data, key)
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"] and again.headers["Location"] == first.headers["Location"]
+    changed = _submit(secured, "submitter", [x + 1 for x in data], key)
+    assert changed.status_code == 409 and "used for a different request" in changed.json()["error"]
+    # Keys are per credential: another one using the same key gets its own job.
+    other = _submit(secured, "neighbour", data, key)
+    assert other.status_code == 202 and other.json()["id"] != first.json()["id"]
+    for bad in ("x" * 256, "with space", "caf\u00e9"):
+        response = _submit(secured, "submitter", data, bad.encode().decode("latin-1"))
+        assert response.status_code == 400 and "Idempotency-Key" in response.json()["error"]
+
+
+def test_concurrent_retries_with_one_key_make_one_job(secured):
+    data = case("mlp", "batch1")["request"]["inputs"][0]["data"]
+    key = f"race-{time.monotonic_ns()}"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(_submit(secured, "submitter", data, key))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in results] == [202] * 8
+    assert len({r.json()["id"] for r in results}) == 1
+    assert sum(1 for r in results if "Idempotent-Replayed" not in r.headers) == 1
+
+
+def test_a_job_store_from_before_owners_is_migrated(tmp_path_factory):
+    import sqlite3
+    root = tmp_path_factory.mktemp("security-migration")
+    store = root / "jobs.sqlite"
+    with sqlite3.connect(store) as db:
+        # The schema of the previous release, with one finished job.
+        db.execute("""CREATE TABLE jobs (id TEXT PRIMARY KEY, model TEXT NOT NULL, version TEXT, status TEXT NOT NULL,
+            created REAL NOT NULL, started REAL, finished REAL, not_before REAL, attempts INTEGER NOT NULL DEFAULT 0,
+            request BLOB, response BLOB, response_in_file INTEGER NOT NULL DEFAULT 0, error_code TEXT, error_message TEXT,
+            webhook TEXT, webhook_status TEXT, webhook_attempts INTEGER NOT NULL DEFAULT 0, webhook_error TEXT)""")
+        db.execute("INSERT INTO jobs (id, model, status, created, finished, error_code, error_message) "
+                   "VALUES ('old-job', 'mlp', 'failed', ?, ?, 'internal', 'from before')", (time.time(), time.time()))
+    ferry = str(ferry_bin())
+    admin_key, admin_line = new_key(ferry, "admin", "jobs,jobs-admin")
+    user_key, user_line = new_key(ferry, "user", "infer,jobs")
+    (root / "keys").write_text(admin_line + "\n" + user_line + "\n")
+    server = start_server(_repository(root), root / "ferry.log",
+                          ["--api-keys", str(root / "keys"), "--job-store", str(store)], ["mlp"])
+    try:
+        base = server.http_base()
+        listed = requests.get(f"{base}/v2/jobs", headers={"Authorization": f"Bearer {admin_key}"}, timeout=10).json()
+        assert [job["id"] for job in listed["jobs"]] == ["old-job"]
+        assert "owner" not in listed["jobs"][0]
+        # A job from before authentication belongs to no credential.
+        assert requests.get(f"{base}/v2/jobs/old-job", headers={"Authorization": f"Bearer {user_key}"},
+                            timeout=10).status_code == 404
     finally:
         stop_server(server)
