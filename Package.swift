@@ -55,6 +55,10 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ], swiftSettings: ferrySwiftSettings),
         .target(
+            name: "FerryTelemetry",
+            dependencies: ["FerryCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: ferrySwiftSettings),
+        .target(
             name: "FerrySecurity",
             dependencies: [
                 "FerryCore",
@@ -83,6 +87,7 @@ let package = Package(
                 "FerryProtocol",
                 "FerryServing",
                 "FerrySecurity",
+                "FerryTelemetry",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -141,6 +146,7 @@ let package = Package(
                 "FerryServing",
                 "FerryJobs",
                 "FerrySecurity",
+                "FerryTelemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -159,6 +165,7 @@ let package = Package(
                 "FerryGRPC",
                 "FerryJobs",
                 "FerrySecurity",
+                "FerryTelemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

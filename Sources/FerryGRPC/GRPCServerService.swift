@@ -1,5 +1,6 @@
 import FerryCore
 import FerrySecurity
+import FerryTelemetry
 import FerryServing
 import GRPCCore
 import FerryProtocol
@@ -18,6 +19,7 @@ public struct GRPCServerService: Service {
     let connectionCount: ConnectionCount
     let tls: ServerTLS?
     let access: AccessControl?
+    let accessLog: AccessLog
     let logger: Logger
     let onListening: @Sendable (Int) -> Void
 
@@ -30,6 +32,7 @@ public struct GRPCServerService: Service {
         connectionCount: ConnectionCount? = nil,
         tls: ServerTLS? = nil,
         access: AccessControl? = nil,
+        accessLog: AccessLog = AccessLog(enabled: false),
         logger: Logger,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
@@ -41,6 +44,7 @@ public struct GRPCServerService: Service {
         self.connectionCount = connectionCount ?? ConnectionCount(maximum: connections.maximumConnections)
         self.tls = tls
         self.access = access
+        self.accessLog = accessLog
         self.logger = logger
         self.onListening = onListening
     }
@@ -63,7 +67,7 @@ public struct GRPCServerService: Service {
         let messageLimit = maxRequestBytes * 2 + (1 << 20)
         let settings = GRPCTransport.Settings(
             host: host == "localhost" ? "127.0.0.1" : host, port: port, messageLimit: messageLimit, tensorLimit: maxRequestBytes,
-            connections: connections, connectionCount: connectionCount, tls: tls, access: access)
+            connections: connections, connectionCount: connectionCount, tls: tls, access: access, accessLog: accessLog)
         let server = self.server
         let maxRequestBytes = self.maxRequestBytes
         let transport = GRPCTransport(settings: settings) { stream in

@@ -1,5 +1,6 @@
 import FerryCore
 import FerrySecurity
+import FerryTelemetry
 import FerryServing
 import Hummingbird
 import NIOCore
@@ -91,11 +92,18 @@ public struct FerryRequestContext: RequestContext {
     /// The client's IP address, which keys rate limits without authentication.
     let clientAddress: String?
     /// Who sent the request, when authentication is on (`AccessMiddleware`).
-    var credential: Credential?
+    var credential: Credential? {
+        didSet { record.credential = credential?.name }
+    }
+    /// The request's access-log line, which the middlewares fill in.
+    let record = AccessRecord()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         connection = ClientConnection.of(source.channel)
         clientAddress = source.channel.remoteAddress?.ipAddress
+        record.client = clientAddress
+        // An HTTP/2 stream's parent is its connection, whose parent is the listening socket.
+        record.transport = source.channel.parent?.parent == nil ? "HTTP/1.1" : "HTTP/2"
     }
 }

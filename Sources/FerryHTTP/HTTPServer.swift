@@ -1,6 +1,7 @@
 import FerryCore
 import FerryJobs
 import FerrySecurity
+import FerryTelemetry
 import FerryServing
 import Hummingbird
 import HummingbirdCore
@@ -21,6 +22,7 @@ public struct HTTPServerConfiguration: Sendable {
     public var tls: ServerTLS?
     /// Who may call what (nil: everyone, everything).
     public var access: AccessControl?
+    public var accessLog: AccessLog
 
     public init(
         host: String = "127.0.0.1",
@@ -29,7 +31,8 @@ public struct HTTPServerConfiguration: Sendable {
         connections: ConnectionPolicy = ConnectionPolicy(),
         connectionCount: ConnectionCount? = nil,
         tls: ServerTLS? = nil,
-        access: AccessControl? = nil
+        access: AccessControl? = nil,
+        accessLog: AccessLog = AccessLog(enabled: false)
     ) {
         self.host = host
         self.port = port
@@ -38,6 +41,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.connectionCount = connectionCount
         self.tls = tls
         self.access = access
+        self.accessLog = accessLog
     }
 }
 
@@ -77,7 +81,9 @@ public func buildHTTPApplication(
     let policy = configuration.connections
     let count = configuration.connectionCount ?? ConnectionCount(maximum: policy.maximumConnections)
     return Application(
-        router: buildV2Router(server: server, jobs: jobs, maxRequestBytes: configuration.maxRequestBytes, access: configuration.access),
+        router: buildV2Router(
+            server: server, jobs: jobs, maxRequestBytes: configuration.maxRequestBytes, access: configuration.access,
+            accessLog: configuration.accessLog),
         server: serverBuilder(tls: configuration.tls, http2: true, policy: policy, count: count) { count in
             [ClientConnection.Watcher(), ProtocolErrorBody(), ConnectionGuard(policy: policy, count: count)]
         },
@@ -89,9 +95,11 @@ public func buildHTTPApplication(
 
 /// The v2 routes, with errors answered as `{"error": "…"}`; the job routes when `jobs` is given.
 public func buildV2Router(
-    server: InferenceServer, jobs: JobService? = nil, maxRequestBytes: Int = 64 << 20, access: AccessControl? = nil
+    server: InferenceServer, jobs: JobService? = nil, maxRequestBytes: Int = 64 << 20, access: AccessControl? = nil,
+    accessLog: AccessLog = AccessLog(enabled: false)
 ) -> Router<FerryRequestContext> {
     let router = Router(context: FerryRequestContext.self)
+    if accessLog.enabled { router.add(middleware: AccessLogMiddleware(log: accessLog)) }
     router.add(middleware: V2ErrorMiddleware(maxRequestBytes: maxRequestBytes))
     if let access, access.isActive { router.add(middleware: AccessMiddleware(access: access)) }
     HealthRoutes(server: server).register(on: router)

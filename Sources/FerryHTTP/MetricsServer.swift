@@ -1,5 +1,6 @@
 import FerryCore
 import FerrySecurity
+import FerryTelemetry
 import FerryServing
 import Hummingbird
 import Logging
@@ -27,12 +28,13 @@ public func buildMetricsApplication(
     connectionCount: ConnectionCount? = nil,
     tls: ServerTLS? = nil,
     access: AccessControl? = nil,
+    accessLog: AccessLog = AccessLog(enabled: false),
     pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] },
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let count = connectionCount ?? ConnectionCount(maximum: connections.maximumConnections)
     return Application(
-        router: buildMetricsRouter(registry: registry, access: access, pendingRequests: pendingRequests),
+        router: buildMetricsRouter(registry: registry, access: access, accessLog: accessLog, pendingRequests: pendingRequests),
         server: serverBuilder(tls: tls, http2: false, policy: connections, count: count) { count in
             [ConnectionGuard(policy: connections, count: count)]
         },
@@ -46,9 +48,11 @@ public func buildMetricsApplication(
 public func buildMetricsRouter(
     registry: PrometheusCollectorRegistry,
     access: AccessControl? = nil,
+    accessLog: AccessLog = AccessLog(enabled: false),
     pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] }
 ) -> Router<FerryRequestContext> {
     let router = Router(context: FerryRequestContext.self)
+    if accessLog.enabled { router.add(middleware: AccessLogMiddleware(log: accessLog)) }
     router.add(middleware: V2ErrorMiddleware(maxRequestBytes: 1 << 20))
     if let access, access.isActive { router.add(middleware: AccessMiddleware(access: access)) }
     let residentMemory = registry.makeGauge(

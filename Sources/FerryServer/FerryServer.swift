@@ -3,6 +3,7 @@ import FerryGRPC
 import FerryHTTP
 import FerryJobs
 import FerrySecurity
+import FerryTelemetry
 import FerryServing
 import Logging
 import Prometheus
@@ -34,6 +35,8 @@ public struct ServeConfiguration: Sendable {
     /// HTTPS and gRPC over TLS (nil: plain).
     public var tls: TLSSettings?
     public var access = AccessSettings()
+    /// One log line per request (`ferry.access`).
+    public var accessLog = true
 
     public init(repository: String) { self.repository = repository }
 }
@@ -90,6 +93,7 @@ public struct FerryServer: Sendable {
                     ? try ServerTLS(settings, applicationProtocols: ["http/1.1"], logger: securityLogger) : nil
             )
         }
+        let accessLog = AccessLog(enabled: configuration.accessLog)
         logger.info(
             "security",
             metadata: [
@@ -123,16 +127,17 @@ public struct FerryServer: Sendable {
             jobs: jobs,
             configuration: HTTPServerConfiguration(
                 host: host, port: configuration.ports.http, maxRequestBytes: configuration.maxRequestBytes, connections: policy,
-                connectionCount: connectionCount, tls: tls?.http, access: access),
+                connectionCount: connectionCount, tls: tls?.http, access: access, accessLog: accessLog),
             logger: Logger(label: "ferry.http")
         ) { port in listening(.http, port, [:]) }
         let grpc = GRPCServerService(
             server: server, host: host, port: configuration.ports.grpc, maxRequestBytes: configuration.maxRequestBytes,
-            connections: policy, connectionCount: connectionCount, tls: tls?.grpc, access: access, logger: Logger(label: "ferry.grpc")
+            connections: policy, connectionCount: connectionCount, tls: tls?.grpc, access: access, accessLog: accessLog,
+            logger: Logger(label: "ferry.grpc")
         ) { port in listening(.grpc, port, [:]) }
         let metrics = buildMetricsApplication(
             registry: registry, host: host, port: configuration.ports.metrics, logger: Logger(label: "ferry.metrics"),
-            connections: policy, connectionCount: connectionCount, tls: tls?.metrics, access: access,
+            connections: policy, connectionCount: connectionCount, tls: tls?.metrics, access: access, accessLog: accessLog,
             pendingRequests: { server.pendingRequestsByVersion() }
         ) { port in listening(.metrics, port, ["path": "/metrics"]) }
         let models = ModelService(

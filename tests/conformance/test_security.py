@@ -687,3 +687,58 @@ def test_a_job_store_from_before_owners_is_migrated(tmp_path_factory):
                             timeout=10).status_code == 404
     finally:
         stop_server(server)
+
+
+# ---------------------------------------------------------------------------
+# The access log
+# ---------------------------------------------------------------------------
+
+
+def _access_lines(secured, request_id: str) -> list[dict]:
+    lines = []
+    for line in secured.directory.joinpath("ferry.log").read_text(errors="replace").splitlines():
+        if '"ferry.access"' in line and request_id in line:
+            lines.append(json.loads(line))
+    return lines
+
+
+def test_access_log_line_per_request_with_its_id(secured):
+    server = secured.server
+    request_id = f"client-{time.monotonic_ns()}"
+    response = requests.get(f"{server.http_base()}/v2/models/mlp",
+                            headers={**secured.headers("runner"), "X-Request-ID": request_id},
+                            verify=str(server.ca), timeout=10)
+    assert response.status_code == 200 and response.headers["X-Request-ID"] == request_id
+    refused = requests.get(f"{server.http_base()}/v2/models/mlp", headers={"X-Request-ID": request_id + "-refused"},
+                           verify=str(server.ca), timeout=10)
+    assert refused.status_code == 401 and refused.headers["X-Request-ID"] == request_id + "-refused"
+    # An id that could break a log line or a header is replaced by a fresh one.
+    replaced = requests.get(f"{server.http_base()}/v2/health/live", headers={"X-Request-ID": "a b\"c"},
+                            verify=str(server.ca), timeout=10)
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["X-Request-ID"])
+
+    request = case("mlp", "batch1")["request"]["inputs"][0]
+    infer = grpcclient.service_pb2.ModelInferRequest(model_name="mlp", model_version="1")
+    infer.inputs.add(name="input", datatype="FP32", shape=request["shape"])
+    infer.raw_input_contents.append(np.array(request["data"], dtype=np.float32).tobytes())
+    credentials = grpc.ssl_channel_credentials(root_certificates=server.ca.read_bytes())
+    with grpc.secure_channel(server.grpc_url, credentials) as channel:
+        call = channel.unary_unary(f"/{GRPC_INFERENCE}/ModelInfer", request_serializer=None, response_deserializer=None)
+        _, outcome = call.with_call(infer.SerializeToString(), timeout=10, metadata=[
+            ("authorization", f"Bearer {secured.keys['runner']}"), ("x-request-id", request_id + "-grpc")])
+        assert dict(outcome.initial_metadata())["x-request-id"] == request_id + "-grpc"
+
+    deadline = time.monotonic() + 5
+    while len(_access_lines(secured, request_id)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = {line["request_id"]: line for line in _access_lines(secured, request_id)}
+    http = lines[request_id]
+    assert http["route"] == "/v2/models/{model}" and http["model"] == "mlp" and http["status"] == "200"
+    assert http["credential"] == "runner" and http["method"] == "GET" and int(http["bytes_out"]) == len(response.content)
+    assert float(http["duration_ms"]) >= 0 and http["client"] == "127.0.0.1"
+    denied = lines[request_id + "-refused"]
+    assert denied["status"] == "401" and "credential" not in denied
+    rpc = lines[request_id + "-grpc"]
+    assert rpc["route"] == f"/{GRPC_INFERENCE}/ModelInfer" and rpc["transport"] == "gRPC"
+    assert rpc["model"] == "mlp" and rpc["version"] == "1" and rpc["status"] == "0" and rpc["credential"] == "runner"
+    assert int(rpc["bytes_in"]) > 64 * 4 and int(rpc["bytes_out"]) > 16 * 4

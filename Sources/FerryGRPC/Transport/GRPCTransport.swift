@@ -1,5 +1,6 @@
 import FerryCore
 import FerrySecurity
+import FerryTelemetry
 import GRPCCore
 import NIOCore
 import NIOExtras
@@ -33,6 +34,7 @@ final class GRPCTransport: ServerTransport, Sendable {
         /// gRPC over TLS (ALPN h2) instead of h2c.
         var tls: ServerTLS?
         var access: AccessControl?
+        var accessLog = AccessLog(enabled: false)
         /// Concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS).
         var maxConcurrentStreams = 256
         /// Flow-control window of each stream and of the connection: large
@@ -158,7 +160,9 @@ final class GRPCTransport: ServerTransport, Sendable {
                 let handlers = stream.pipeline.syncOperations
                 try handlers.addHandler(RPCBridgeHandler(rpcs: rpcs, messageLimit: settings.messageLimit, tensorLimit: settings.tensorLimit))
                 try prepareStream(handlers)
-                try handlers.addHandler(StreamGuard(policy: settings.connections, access: access), position: .first)
+                let log = settings.accessLog.enabled ? StreamAccessLog(log: settings.accessLog) : nil
+                try handlers.addHandler(StreamGuard(policy: settings.connections, access: access, record: log?.record), position: .first)
+                if let log { try handlers.addHandler(log, position: .first) }
             }
         }
         let handlers = connection.pipeline.syncOperations

@@ -1,5 +1,6 @@
 import FerryCore
 import FerrySecurity
+import FerryTelemetry
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -28,14 +29,17 @@ final class StreamGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let policy: ConnectionPolicy
     private let access: AccessControl?
+    /// The call's access-log line, where the credential's name goes.
+    private let record: AccessRecord?
     private var refused = false
     private var headersSeen = false
     private var pause = Duration.zero
     private var stall: Scheduled<Void>?
 
-    init(policy: ConnectionPolicy, access: AccessControl?) {
+    init(policy: ConnectionPolicy, access: AccessControl?, record: AccessRecord?) {
         self.policy = policy
         self.access = access
+        self.record = record
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -55,9 +59,12 @@ final class StreamGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 let path = headers.headers.first(name: ":path") ?? ""
                 if let access {
                     let client = (context.channel.parent ?? context.channel).remoteAddress?.ipAddress
-                    if case .failure(let refusal) = access.check(
+                    switch access.check(
                         scope: APIRoutes.grpc[path], authorization: headers.headers.first(name: "authorization"), client: client)
                     {
+                    case .success(let credential):
+                        record?.credential = credential?.name
+                    case .failure(let refusal):
                         refuse(context, refusal.error.grpcStatusCode, refusal.error.message)
                         return
                     }

@@ -105,6 +105,9 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var defaultMaxBatchSize = Environment.int("FERRY_DEFAULT_MAX_BATCH_SIZE") ?? ModelConfiguration.defaultMaxBatchSize
 
+    @Flag(inversion: .prefixedNo, help: "One log line per request (logger ferry.access), with its id, route, model, status, duration and bytes.")
+    var accessLog = Environment.string("FERRY_ACCESS_LOG") != "0"
+
     @Option(help: ArgumentHelp("Log format: text, json, or auto (text on a terminal, JSON lines otherwise).", valueName: "format"))
     var logFormat = Environment.string("FERRY_LOG_FORMAT") ?? "auto"
 
@@ -175,6 +178,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.jobs = jobOptions.configuration
             configuration.tls = security.tls
             configuration.access = security.access
+            configuration.accessLog = accessLog
             let server = try await FerryServer.build(
                 configuration, backend: try runtime.backend(), registry: registry, stopsOnSignals: true,
                 logger: logger)
