@@ -6,6 +6,8 @@ import Metrics
 public struct AccessSettings: Sendable {
     /// `--api-keys FILE`: authentication is on when this (or a JWT key set) is given.
     public var apiKeysFile: String?
+    /// `--jwt-jwks` and its issuer and audience: bearer JWTs are accepted.
+    public var jwt: JWTSettings?
     /// `--rate-limit`: per credential (default `defaultRateLimit` when
     /// authenticating), or per client address when not authenticating.
     public var rateLimit: RateLimit?
@@ -14,13 +16,14 @@ public struct AccessSettings: Sendable {
 
     public static let defaultRateLimit = RateLimit(perSecond: 200)
 
-    public init(apiKeysFile: String? = nil, rateLimit: RateLimit? = nil, protectHealth: Bool = false) {
+    public init(apiKeysFile: String? = nil, jwt: JWTSettings? = nil, rateLimit: RateLimit? = nil, protectHealth: Bool = false) {
         self.apiKeysFile = apiKeysFile
+        self.jwt = jwt
         self.rateLimit = rateLimit
         self.protectHealth = protectHealth
     }
 
-    public var authenticates: Bool { apiKeysFile != nil }
+    public var authenticates: Bool { apiKeysFile != nil || jwt != nil }
 }
 
 /// Why a request was refused, with what the frontend adds to its answer.
@@ -39,6 +42,7 @@ public struct AccessRefusal: Error, Sendable {
 public final class AccessControl: Sendable {
     public let settings: AccessSettings
     private let keys: WatchedFile<APIKeys>?
+    private let tokens: (verifier: JWTVerifier, keys: WatchedFile<JSONWebKeySet>)?
     private let limiter = RateLimiter()
     private let logger: Logger
 
@@ -50,10 +54,19 @@ public final class AccessControl: Sendable {
         } else {
             keys = nil
         }
+        if let jwt = settings.jwt {
+            let path = jwt.keySetFile
+            tokens = (
+                JWTVerifier(settings: jwt),
+                try WatchedFile("JSON Web Key Set", paths: [path], logger: logger) { () throws(FerryError) in try JSONWebKeySet(file: path) }
+            )
+        } else {
+            tokens = nil
+        }
     }
 
     /// Whether requests need a credential at all.
-    public var authenticates: Bool { keys != nil }
+    public var authenticates: Bool { settings.authenticates }
 
     /// Whether `check` can refuse anything (tests and frontends skip the work otherwise).
     public var isActive: Bool { authenticates || settings.rateLimit != nil }
@@ -68,7 +81,7 @@ public final class AccessControl: Sendable {
     public func check(scope: Scope?, authorization: String?, client: String?) -> Result<Credential?, AccessRefusal> {
         let exempt = scope == .health || scope == .metrics
         if scope == .health && !settings.protectHealth { return .success(nil) }
-        guard let keys else {
+        guard authenticates else {
             if let limit = settings.rateLimit, !exempt, let client, let wait = limiter.take("address:\(client)", limit: limit) {
                 return .failure(refuse(.rateLimited(wait), scope: scope, who: "client \(client)"))
             }
@@ -80,7 +93,16 @@ public final class AccessControl: Sendable {
         guard let token = Self.bearerToken(authorization) else {
             return .failure(refuse(.malformed, scope: scope, who: nil))
         }
-        guard let credential = keys.current.credential(for: token) else {
+        let credential: Credential
+        if let known = keys?.current.credential(for: token) {
+            credential = known
+        } else if let tokens, JWTVerifier.looksLikeJWT(token) {
+            do {
+                credential = try tokens.verifier.verify(token, keys: tokens.keys.current)
+            } catch {
+                return .failure(refuse(.token(error), scope: scope, who: nil))
+            }
+        } else {
             return .failure(refuse(.invalid, scope: scope, who: nil))
         }
         if let scope, !credential.scopes.contains(scope) {
@@ -103,6 +125,7 @@ public final class AccessControl: Sendable {
 
     private enum Reason {
         case missing, malformed, invalid
+        case token(JWTVerifier.Failure)
         case lacksScope(Scope)
         case rateLimited(Double)
 
@@ -111,6 +134,8 @@ public final class AccessControl: Sendable {
             case .missing: "missing_credential"
             case .malformed: "malformed_credential"
             case .invalid: "invalid_credential"
+            case .token(.expired): "expired_token"
+            case .token: "invalid_token"
             case .lacksScope: "insufficient_scope"
             case .rateLimited: "rate_limited"
             }
@@ -123,18 +148,23 @@ public final class AccessControl: Sendable {
         // Refusals can come by the thousand from one client: debug, with the count in metrics.
         logger.debug("refused", metadata: ["reason": "\(reason.label)", "scope": "\(scope?.rawValue ?? "none")", "who": "\(who ?? "-")"])
         let realm = "Bearer realm=\"ferry\""
+        let accepted = [keys == nil ? nil : "an API key", tokens == nil ? nil : "a JWT"].compactMap { $0 }.joined(separator: " or ")
         switch reason {
         case .missing:
             return AccessRefusal(
-                error: FerryError(.unauthenticated, "this server needs a credential: send 'Authorization: Bearer' and an API key"),
+                error: FerryError(.unauthenticated, "this server needs a credential: send 'Authorization: Bearer' and \(accepted)"),
                 challenge: realm)
         case .malformed:
             return AccessRefusal(
-                error: FerryError(.unauthenticated, "the Authorization header must be 'Bearer' followed by an API key"),
+                error: FerryError(.unauthenticated, "the Authorization header must be 'Bearer' followed by \(accepted)"),
                 challenge: "\(realm), error=\"invalid_request\"")
         case .invalid:
             return AccessRefusal(
-                error: FerryError(.unauthenticated, "the API key is not valid"), challenge: "\(realm), error=\"invalid_token\"")
+                error: FerryError(.unauthenticated, "the \(keys == nil ? "bearer token" : "API key") is not valid"),
+                challenge: "\(realm), error=\"invalid_token\"")
+        case .token(let failure):
+            return AccessRefusal(
+                error: FerryError(.unauthenticated, failure.message), challenge: "\(realm), error=\"invalid_token\"")
         case .lacksScope(let scope):
             return AccessRefusal(
                 error: FerryError(.permissionDenied, "the credential '\(who ?? "")' lacks the '\(scope.rawValue)' scope this request needs"),

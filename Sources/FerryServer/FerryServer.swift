@@ -67,6 +67,14 @@ public struct FerryServer: Sendable {
 
     /// Builds the server. Endpoints log "<endpoint> listening" with their
     /// address and call `onListening` with the bound port.
+    private static func describe(_ access: AccessSettings) -> String {
+        let sources = [
+            access.apiKeysFile.map { "API keys from \($0)" },
+            access.jwt.map { "JWTs from \($0.issuer) for \($0.audience), keys in \($0.keySetFile)" },
+        ].compactMap { $0 }
+        return sources.isEmpty ? "off" : sources.joined(separator: "; ")
+    }
+
     public static func build(
         _ configuration: ServeConfiguration,
         backend: any Backend,
@@ -98,7 +106,7 @@ public struct FerryServer: Sendable {
             "security",
             metadata: [
                 "tls": "\(configuration.tls.map { "on (client certificates: \($0.clientAuthentication.rawValue))" } ?? "off")",
-                "authentication": "\(configuration.access.apiKeysFile.map { "API keys from \($0)" } ?? "off")",
+                "authentication": "\(Self.describe(configuration.access))",
                 "rate_limit": "\(access.authenticates ? "\(configuration.access.rateLimit ?? AccessSettings.defaultRateLimit) per credential" : configuration.access.rateLimit.map { "\($0) per client address" } ?? "none")",
             ])
         let listening: @Sendable (Endpoint, Int, Logger.Metadata) -> Void = { endpoint, port, extra in

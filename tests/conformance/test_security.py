@@ -80,17 +80,81 @@ def _repository(root: Path) -> Path:
     return repo
 
 
-class Secured:
-    """A server with TLS and API keys, and what its tests need to reach it."""
+ISSUER = "https://issuer.ferry.test"
+AUDIENCE = "ferry-test"
 
-    def __init__(self, server, keys: dict[str, str], directory: Path, keys_file: Path):
+
+class TokenIssuer:
+    """An identity provider's signing keys (RSA, P-256, Ed25519), their JSON
+    Web Key Set, and PyJWT to sign tokens with them."""
+
+    def __init__(self):
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+        self.jwt = jwt
+        self.keys = {
+            "RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+            "ES256": ec.generate_private_key(ec.SECP256R1()),
+            "EdDSA": ed25519.Ed25519PrivateKey.generate(),
+        }
+        self.outsider = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def key_set(self) -> dict:
+        from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+        writers = {"RS256": RSAAlgorithm, "ES256": ECAlgorithm, "EdDSA": OKPAlgorithm}
+        keys = []
+        for algorithm, key in self.keys.items():
+            jwk = json.loads(writers[algorithm].to_jwk(key.public_key()))
+            jwk.update({"kid": f"key-{algorithm}", "alg": algorithm, "use": "sig"})
+            keys.append(jwk)
+        return {"keys": keys}
+
+    def token(self, subject: str, *, algorithm: str = "RS256", scope: str | None = None, scp: list[str] | None = None,
+              expires_in: float = 300, audience: str = AUDIENCE, issuer: str = ISSUER, forged: bool = False,
+              not_before: float | None = None) -> str:
+        now = time.time()
+        claims = {"iss": issuer, "aud": audience, "sub": subject, "iat": int(now), "exp": int(now + expires_in)}
+        if scope is not None:
+            claims["scope"] = scope
+        if scp is not None:
+            claims["scp"] = scp
+        if not_before is not None:
+            claims["nbf"] = int(now + not_before)
+        key = self.outsider if forged else self.keys[algorithm]
+        return self.jwt.encode(claims, key, algorithm=algorithm, headers={"kid": f"key-{algorithm}"})
+
+
+class Secured:
+    """A server with TLS, API keys and JWTs, and what its tests need to reach it."""
+
+    def __init__(self, server, keys: dict[str, str], directory: Path, keys_file: Path, issuer: TokenIssuer):
         self.server = server
         self.keys = keys
         self.directory = directory
         self.keys_file = keys_file
+        self.issuer = issuer
 
     def headers(self, name: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[name]}"} if name else {}
+
+    def credentials(self) -> list[tuple[str, str | None, set[str] | None]]:
+        """(label, Authorization value, scopes it holds; None where it must be refused as invalid)."""
+        every = {"health", "metadata", "infer", "jobs", "jobs-admin", "repository", "statistics", "metrics"}
+        listed = [("none", None, set()), ("wrong key", "Bearer not-a-key", None)]
+        for name, scopes in KEYS.items():
+            listed.append((name, f"Bearer {self.keys[name]}", every if scopes == "*" else set(scopes.split(","))))
+        issuer = self.issuer
+        listed += [
+            ("jwt RS256", "Bearer " + issuer.token("svc-a", scope="openid infer metadata"), {"infer", "metadata"}),
+            ("jwt ES256 scp", "Bearer " + issuer.token("svc-b", algorithm="ES256", scp=["statistics", "metrics"]),
+             {"statistics", "metrics"}),
+            ("jwt EdDSA", "Bearer " + issuer.token("svc-c", algorithm="EdDSA", scope="repository"), {"repository"}),
+            ("jwt expired", "Bearer " + issuer.token("svc-a", scope="infer metadata", expires_in=-3600), None),
+            ("jwt wrong audience", "Bearer " + issuer.token("svc-a", scope="infer metadata", audience="another"), None),
+            ("jwt wrong issuer", "Bearer " + issuer.token("svc-a", scope="infer metadata", issuer="https://evil.test"), None),
+            ("jwt forged", "Bearer " + issuer.token("svc-a", scope="infer metadata", forged=True), None),
+        ]
+        return listed
 
 
 @pytest.fixture(scope="module")
@@ -110,13 +174,16 @@ def secured(tmp_path_factory):
     lines.append(line)
     keys_file = root / "keys"
     keys_file.write_text("# test keys\n" + "\n".join(lines) + "\n")
+    issuer = TokenIssuer()
+    (root / "jwks.json").write_text(json.dumps(issuer.key_set()))
     server = start_server(
         _repository(root), root / "ferry.log",
         ["--tls-cert", str(root / "served.pem"), "--tls-key", str(root / "served.key"), "--metrics-tls",
-         "--api-keys", str(keys_file), "--job-store", str(root / "jobs.sqlite")],
+         "--api-keys", str(keys_file), "--jwt-jwks", str(root / "jwks.json"), "--jwt-issuer", ISSUER,
+         "--jwt-audience", AUDIENCE, "--job-store", str(root / "jobs.sqlite")],
         ["mlp"], ca=root / "ca.pem",
     )
-    yield Secured(server, keys, root, keys_file)
+    yield Secured(server, keys, root, keys_file, issuer)
     stop_server(server)
     log = (root / "ferry.log").read_text(errors="replace")
     for key in keys.values():
@@ -145,11 +212,13 @@ def expected_scope(method: str, path: str) -> str:
     return "metadata"
 
 
-def granted(name: str | None, scope: str) -> bool:
-    if name is None:
-        return scope == "health"
-    scopes = KEYS[name].split(",")
-    return "*" in scopes or scope in scopes or scope == "health"
+def expected(scope: str, holds: set[str] | None) -> str:
+    """"ok", "401" or "403" for a request of `scope` by a credential holding `holds`."""
+    if scope == "health":
+        return "ok"  # open to everyone by default
+    if holds is None or not holds:
+        return "401"  # no credential (empty set) or an invalid one (None)
+    return "ok" if scope in holds else "403"
 
 
 def concrete(path: str) -> str:
@@ -165,6 +234,7 @@ def test_every_http_route_with_every_credential(secured):
               if method in ("get", "head", "post", "delete")]
     assert len(routes) > 30
     metrics = f"https://{secured.server.metrics_url}"
+    credentials = secured.credentials()
     checked = 0
     with requests.Session() as session:
         session.trust_env = False
@@ -172,28 +242,28 @@ def test_every_http_route_with_every_credential(secured):
         for method, path in routes:
             scope = expected_scope(method, path)
             url = (metrics if path == "/metrics" else base) + concrete(path)
-            for name in [None, "bogus", *KEYS]:
-                headers = {"Authorization": "Bearer not-a-key"} if name == "bogus" else secured.headers(name)
-                body = b"{}" if method == "POST" else None
-                if path.endswith("/unload") or path.endswith("/load"):
-                    # Loading and unloading change the server: ask for a model that is not there.
-                    url = base + concrete(path).replace("/mlp/", "/absent/")
-                response = session.request(method, url, headers=headers, data=body, timeout=10)
-                who = "bogus" if name == "bogus" else name
-                if who == "bogus" and scope != "health":
-                    assert response.status_code == 401, (method, path, name, response.text)
-                elif who != "bogus" and not granted(who, scope):
-                    expected = 401 if who is None else 403
-                    assert response.status_code == expected, (method, path, name, response.text)
-                    if method != "HEAD":
-                        assert "error" in response.json()
-                    assert response.headers["WWW-Authenticate"].startswith("Bearer realm=\"ferry\"")
-                    if expected == 403:
-                        assert f'scope="{scope}"' in response.headers["WWW-Authenticate"]
-                else:
-                    assert response.status_code not in (401, 403), (method, path, name, response.text)
+            if path.endswith("/unload") or path.endswith("/load"):
+                # Loading and unloading change the server: ask for a model that is not there.
+                url = base + concrete(path).replace("/mlp/", "/absent/")
+            for label, authorization, holds in credentials:
+                headers = {"Authorization": authorization} if authorization else {}
+                response = session.request(method, url, headers=headers, data=b"{}" if method == "POST" else None, timeout=10)
+                outcome = expected(scope, holds)
+                context = (method, path, label, response.status_code, response.text[:200])
+                if outcome == "ok":
+                    assert response.status_code not in (401, 403), context
+                    continue
+                assert str(response.status_code) == outcome, context
+                if method != "HEAD":
+                    assert "error" in response.json()
+                challenge = response.headers["WWW-Authenticate"]
+                assert challenge.startswith('Bearer realm="ferry"'), context
+                if outcome == "403":
+                    assert f'scope="{scope}"' in challenge
+                elif holds is None:
+                    assert 'error="invalid_token"' in challenge
                 checked += 1
-    assert checked == len(routes) * (len(KEYS) + 2)
+    assert checked > len(routes) * 8
 
 
 GRPC_METHODS = {
@@ -217,34 +287,66 @@ GRPC_METHODS = {
 
 def test_every_grpc_method_with_every_credential(secured):
     credentials = grpc.ssl_channel_credentials(root_certificates=secured.server.ca.read_bytes())
+    status = {"401": grpc.StatusCode.UNAUTHENTICATED, "403": grpc.StatusCode.PERMISSION_DENIED}
     with grpc.secure_channel(secured.server.grpc_url, credentials) as channel:
         for path, scope in GRPC_METHODS.items():
-            for name in [None, "bogus", *KEYS]:
-                metadata = [("authorization", "Bearer not-a-key")] if name == "bogus" else (
-                    [("authorization", f"Bearer {secured.keys[name]}")] if name else [])
+            for label, authorization, holds in secured.credentials():
+                metadata = [("authorization", authorization)] if authorization else []
                 # An empty message: past the access check it is answered by the method (often INVALID_ARGUMENT).
-                if path.endswith("ModelStreamInfer"):
-                    call = channel.stream_stream(path, request_serializer=None, response_deserializer=None)
-                    responses = call(iter([b""]), metadata=metadata, timeout=10)
-                    try:
-                        list(responses)
-                        code = grpc.StatusCode.OK
-                    except grpc.RpcError as error:
-                        code = error.code()
-                else:
-                    call = channel.unary_unary(path, request_serializer=None, response_deserializer=None)
-                    try:
+                try:
+                    if path.endswith("ModelStreamInfer"):
+                        call = channel.stream_stream(path, request_serializer=None, response_deserializer=None)
+                        list(call(iter([b""]), metadata=metadata, timeout=10))
+                    else:
+                        call = channel.unary_unary(path, request_serializer=None, response_deserializer=None)
                         call(b"", metadata=metadata, timeout=10)
-                        code = grpc.StatusCode.OK
-                    except grpc.RpcError as error:
-                        code = error.code()
-                if name == "bogus" and scope != "health":
-                    assert code == grpc.StatusCode.UNAUTHENTICATED, (path, name)
-                elif name != "bogus" and not granted(name, scope):
-                    expected = grpc.StatusCode.UNAUTHENTICATED if name is None else grpc.StatusCode.PERMISSION_DENIED
-                    assert code == expected, (path, name, code)
+                    code = grpc.StatusCode.OK
+                except grpc.RpcError as error:
+                    code = error.code()
+                outcome = expected(scope, holds)
+                if outcome == "ok":
+                    assert code not in status.values(), (path, label, code)
                 else:
-                    assert code not in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED), (path, name)
+                    assert code == status[outcome], (path, label, code)
+
+
+def _tampered(token: str) -> str:
+    import base64
+    header, claims, signature = token.split(".")
+    decoded = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    decoded["scope"] = "metadata repository"
+    edited = base64.urlsafe_b64encode(json.dumps(decoded).encode()).rstrip(b"=").decode()
+    return f"{header}.{edited}.{signature}"
+
+
+def test_token_failures_say_why(secured):
+    server, issuer = secured.server, secured.issuer
+    cases = [
+        (issuer.token("svc", scope="metadata", expires_in=-3600), "has expired"),
+        (issuer.token("svc", scope="metadata", audience="another"), "not meant for this server"),
+        (issuer.token("svc", scope="metadata", issuer="https://evil.test"), "another issuer"),
+        (issuer.token("svc", scope="metadata", forged=True), "signature does not verify"),
+        (issuer.token("svc", scope="metadata", not_before=3600), "not valid yet"),
+        (issuer.jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "svc", "scope": "metadata"},
+                           issuer.keys["RS256"], algorithm="RS256"), "no numeric 'exp'"),
+        # The classic confusions: no signature at all, and an HMAC keyed with public material.
+        (issuer.jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "svc", "exp": time.time() + 60}, None, algorithm="none"),
+         "algorithm none is not accepted"),
+        (issuer.jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "svc", "exp": time.time() + 60}, "s" * 32,
+                           algorithm="HS256"), "algorithm HS256 is not accepted"),
+        # A valid token whose claims were edited, and one that names the RSA key but is signed with the EC key.
+        (_tampered(issuer.token("svc", scope="metadata")), "signature does not verify"),
+        (issuer.jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "svc", "exp": time.time() + 60}, issuer.keys["ES256"],
+                           algorithm="ES256", headers={"kid": "key-RS256"}), "signature does not verify"),
+    ]
+    for token, reason in cases:
+        response = requests.get(f"{server.http_base()}/v2", headers={"Authorization": f"Bearer {token}"},
+                                verify=str(server.ca), timeout=10)
+        assert response.status_code == 401 and reason in response.json()["error"], (reason, response.text)
+        assert token not in (secured.directory / "ferry.log").read_text(errors="replace")
+    good = issuer.token("svc-ok", scope="metadata", not_before=30)  # within the 60 s leeway
+    assert requests.get(f"{server.http_base()}/v2", headers={"Authorization": f"Bearer {good}"},
+                        verify=str(server.ca), timeout=10).status_code == 200
 
 
 # ---------------------------------------------------------------------------
@@ -742,3 +844,26 @@ def test_access_log_line_per_request_with_its_id(secured):
     assert rpc["route"] == f"/{GRPC_INFERENCE}/ModelInfer" and rpc["transport"] == "gRPC"
     assert rpc["model"] == "mlp" and rpc["version"] == "1" and rpc["status"] == "0" and rpc["credential"] == "runner"
     assert int(rpc["bytes_in"]) > 64 * 4 and int(rpc["bytes_out"]) > 16 * 4
+
+
+def test_key_set_reloaded_when_the_issuer_rotates_keys(secured):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+    server, issuer = secured.server, secured.issuer
+    new_key = ec.generate_private_key(ec.SECP256R1())
+    token = issuer.jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "rotated", "scope": "metadata", "exp": time.time() + 300},
+                              new_key, algorithm="ES256", headers={"kid": "key-next"})
+    url = f"{server.http_base()}/v2"
+    headers = {"Authorization": f"Bearer {token}"}
+    assert requests.get(url, headers=headers, verify=str(server.ca), timeout=10).status_code == 401
+    key_set = issuer.key_set()
+    jwk = json.loads(ECAlgorithm.to_jwk(new_key.public_key()))
+    jwk.update({"kid": "key-next", "alg": "ES256", "use": "sig"})
+    key_set["keys"].append(jwk)
+    staged = secured.directory / "jwks.json.new"
+    staged.write_text(json.dumps(key_set))
+    staged.rename(secured.directory / "jwks.json")
+    deadline = time.monotonic() + 10
+    while requests.get(url, headers=headers, verify=str(server.ca), timeout=10).status_code != 200:
+        assert time.monotonic() < deadline, "the new key was not picked up"
+        time.sleep(0.2)

@@ -31,6 +31,20 @@ struct SecurityOptions: ParsableArguments {
     var apiKeysOption: String?
 
     @Option(
+        name: .customLong("jwt-jwks"),
+        help: ArgumentHelp(
+            "Accept JWT bearer tokens (RS256, ES256, EdDSA) signed by a key of this JSON Web Key Set; reloaded when it changes.",
+            valueName: "file"))
+    var jwtJWKSOption: String?
+
+    @Option(name: .customLong("jwt-issuer"), help: ArgumentHelp("The 'iss' a token must carry (with --jwt-jwks).", valueName: "issuer"))
+    var jwtIssuerOption: String?
+
+    @Option(
+        name: .customLong("jwt-audience"), help: ArgumentHelp("The 'aud' a token must be meant for (with --jwt-jwks).", valueName: "audience"))
+    var jwtAudienceOption: String?
+
+    @Option(
         name: .customLong("rate-limit"),
         help: ArgumentHelp(
             "Requests per credential (default 200/s with authentication), or per client address without it (default: none).",
@@ -45,6 +59,9 @@ struct SecurityOptions: ParsableArguments {
     var tlsClientCA: String? { tlsClientCAOption ?? Environment.string("FERRY_TLS_CLIENT_CA") }
     var tlsClientAuth: String? { tlsClientAuthOption ?? Environment.string("FERRY_TLS_CLIENT_AUTH") }
     var apiKeys: String? { apiKeysOption ?? Environment.string("FERRY_API_KEYS") }
+    var jwtJWKS: String? { jwtJWKSOption ?? Environment.string("FERRY_JWT_JWKS") }
+    var jwtIssuer: String? { jwtIssuerOption ?? Environment.string("FERRY_JWT_ISSUER") }
+    var jwtAudience: String? { jwtAudienceOption ?? Environment.string("FERRY_JWT_AUDIENCE") }
     var rateLimitText: String? { rateLimitOption ?? Environment.string("FERRY_RATE_LIMIT") }
 
     func validate() throws {
@@ -57,6 +74,9 @@ struct SecurityOptions: ParsableArguments {
                 throw ValidationError("--tls-client-auth must be none, optional or required, not '\(mode)'")
             }
             if parsed != .none && tlsClientCA == nil { throw ValidationError("--tls-client-auth \(mode) needs --tls-client-ca") }
+        }
+        if [jwtJWKS, jwtIssuer, jwtAudience].contains(where: { $0 != nil }) && [jwtJWKS, jwtIssuer, jwtAudience].contains(where: { $0 == nil }) {
+            throw ValidationError("--jwt-jwks, --jwt-issuer and --jwt-audience go together: a token is accepted only from that issuer for that audience")
         }
         if let text = rateLimitText {
             do { _ = try RateLimit(text) } catch { throw ValidationError("--rate-limit: \(error.message)") }
@@ -71,6 +91,9 @@ struct SecurityOptions: ParsableArguments {
     }
 
     var access: AccessSettings {
-        AccessSettings(apiKeysFile: apiKeys, rateLimit: rateLimitText.flatMap { try? RateLimit($0) }, protectHealth: protectHealth)
+        var jwt: JWTSettings?
+        if let jwtJWKS, let jwtIssuer, let jwtAudience { jwt = JWTSettings(keySetFile: jwtJWKS, issuer: jwtIssuer, audience: jwtAudience) }
+        return AccessSettings(
+            apiKeysFile: apiKeys, jwt: jwt, rateLimit: rateLimitText.flatMap { try? RateLimit($0) }, protectHealth: protectHealth)
     }
 }
