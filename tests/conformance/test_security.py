@@ -478,18 +478,19 @@ def test_certificate_rotation_under_load(secured):
     shutil.copy(cert, root / "served.pem.new")
     (root / "served.key.new").rename(root / "served.key")
     (root / "served.pem.new").rename(root / "served.pem")
+    # Each endpoint looks at the files at most once a second, on a new connection.
+    rotated = _cert_serial(root / "rotated.pem")
     deadline = time.monotonic() + 10
-    after = before
-    while after == before and time.monotonic() < deadline:
+    after = grpc_after = before
+    while (after, grpc_after) != (rotated, rotated) and time.monotonic() < deadline:
         time.sleep(0.2)
         after = _served_serial(server.http_port, server.ca)
-    grpc_after = _served_serial(server.grpc_port, server.ca)
+        grpc_after = _served_serial(server.grpc_port, server.ca)
     time.sleep(1.0)
     done.set()
     for thread in threads:
         thread.join(timeout=30)
-    assert after == _cert_serial(root / "rotated.pem") != before, "new connections get the new certificate"
-    assert grpc_after == after
+    assert after == grpc_after == rotated != before, "new connections get the new certificate"
     assert failures == [], failures[:5]
     assert counts["kept"] > 10 and counts["fresh"] > 2, counts
 
