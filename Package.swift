@@ -56,7 +56,14 @@ let package = Package(
             ], swiftSettings: ferrySwiftSettings),
         .target(
             name: "FerryTelemetry",
-            dependencies: ["FerryCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FerryCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: ferrySwiftSettings),
         .target(
             name: "FerrySecurity",

@@ -20,6 +20,7 @@ public struct GRPCServerService: Service {
     let tls: ServerTLS?
     let access: AccessControl?
     let accessLog: AccessLog
+    let tracing: RequestTracing?
     let logger: Logger
     let onListening: @Sendable (Int) -> Void
 
@@ -33,6 +34,7 @@ public struct GRPCServerService: Service {
         tls: ServerTLS? = nil,
         access: AccessControl? = nil,
         accessLog: AccessLog = AccessLog(enabled: false),
+        tracing: RequestTracing? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
@@ -45,6 +47,7 @@ public struct GRPCServerService: Service {
         self.tls = tls
         self.access = access
         self.accessLog = accessLog
+        self.tracing = tracing
         self.logger = logger
         self.onListening = onListening
     }
@@ -67,7 +70,8 @@ public struct GRPCServerService: Service {
         let messageLimit = maxRequestBytes * 2 + (1 << 20)
         let settings = GRPCTransport.Settings(
             host: host == "localhost" ? "127.0.0.1" : host, port: port, messageLimit: messageLimit, tensorLimit: maxRequestBytes,
-            connections: connections, connectionCount: connectionCount, tls: tls, access: access, accessLog: accessLog)
+            connections: connections, connectionCount: connectionCount, tls: tls, access: access, accessLog: accessLog,
+            tracing: tracing)
         let server = self.server
         let maxRequestBytes = self.maxRequestBytes
         let transport = GRPCTransport(settings: settings) { stream in

@@ -23,6 +23,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// Who may call what (nil: everyone, everything).
     public var access: AccessControl?
     public var accessLog: AccessLog
+    public var tracing: RequestTracing?
 
     public init(
         host: String = "127.0.0.1",
@@ -32,7 +33,8 @@ public struct HTTPServerConfiguration: Sendable {
         connectionCount: ConnectionCount? = nil,
         tls: ServerTLS? = nil,
         access: AccessControl? = nil,
-        accessLog: AccessLog = AccessLog(enabled: false)
+        accessLog: AccessLog = AccessLog(enabled: false),
+        tracing: RequestTracing? = nil
     ) {
         self.host = host
         self.port = port
@@ -42,6 +44,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.tls = tls
         self.access = access
         self.accessLog = accessLog
+        self.tracing = tracing
     }
 }
 
@@ -83,7 +86,7 @@ public func buildHTTPApplication(
     return Application(
         router: buildV2Router(
             server: server, jobs: jobs, maxRequestBytes: configuration.maxRequestBytes, access: configuration.access,
-            accessLog: configuration.accessLog),
+            accessLog: configuration.accessLog, tracing: configuration.tracing),
         server: serverBuilder(tls: configuration.tls, http2: true, policy: policy, count: count) { count in
             [ClientConnection.Watcher(), ProtocolErrorBody(), ConnectionGuard(policy: policy, count: count)]
         },
@@ -96,10 +99,10 @@ public func buildHTTPApplication(
 /// The v2 routes, with errors answered as `{"error": "…"}`; the job routes when `jobs` is given.
 public func buildV2Router(
     server: InferenceServer, jobs: JobService? = nil, maxRequestBytes: Int = 64 << 20, access: AccessControl? = nil,
-    accessLog: AccessLog = AccessLog(enabled: false)
+    accessLog: AccessLog = AccessLog(enabled: false), tracing: RequestTracing? = nil
 ) -> Router<FerryRequestContext> {
     let router = Router(context: FerryRequestContext.self)
-    if accessLog.enabled { router.add(middleware: AccessLogMiddleware(log: accessLog)) }
+    if accessLog.enabled || tracing != nil { router.add(middleware: RequestObserver(log: accessLog, tracing: tracing)) }
     router.add(middleware: V2ErrorMiddleware(maxRequestBytes: maxRequestBytes))
     if let access, access.isActive { router.add(middleware: AccessMiddleware(access: access)) }
     HealthRoutes(server: server).register(on: router)

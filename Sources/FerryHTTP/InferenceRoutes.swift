@@ -2,6 +2,7 @@ import FerryCore
 import FerryProtocol
 import FerryJobs
 import FerrySecurity
+import FerryTelemetry
 import FerryServing
 import HTTPTypes
 import Hummingbird
@@ -32,8 +33,10 @@ struct InferenceRoutes {
 
     private func infer(_ request: Request, model: String, version: String?, context: FerryRequestContext) async throws -> Response {
         let buffer = try await request.body.collect(upTo: maxRequestBytes)
+        let received = WallInstant.now()
         let body = buffer.withUnsafeReadableBytes { Data($0) }
         let inference = try decode(body, headers: request.headers, model: model, version: version)
+        let submitted = WallInstant.now()
         if let jobs, JobRoutes.prefersAsync(request.headers) {
             // A job is read back through the job routes: submitting one needs their scope too.
             if let credential = context.credential, !credential.scopes.contains(.jobs) {
@@ -45,7 +48,9 @@ struct InferenceRoutes {
             return JobRoutes.accepted(job, replayed: replayed)
         }
         let response = try await Self.infer(inference, on: server, model: model, version: version, connection: context.connection)
-        return try encode(response, for: inference, clientSpeaksBinary: request.headers[Self.headerLength] != nil)
+        let encoded = try encode(response, for: inference, clientSpeaksBinary: request.headers[Self.headerLength] != nil)
+        context.record.span?.recordInference(received: received, submitted: submitted, timing: response.timing, encoded: .now())
+        return encoded
     }
 
     /// Runs a request; a client that disconnects cancels it, as a gRPC cancel does.

@@ -52,7 +52,7 @@ public func buildMetricsRouter(
     pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] }
 ) -> Router<FerryRequestContext> {
     let router = Router(context: FerryRequestContext.self)
-    if accessLog.enabled { router.add(middleware: AccessLogMiddleware(log: accessLog)) }
+    if accessLog.enabled { router.add(middleware: RequestObserver(log: accessLog, tracing: nil)) }
     router.add(middleware: V2ErrorMiddleware(maxRequestBytes: 1 << 20))
     if let access, access.isActive { router.add(middleware: AccessMiddleware(access: access)) }
     let residentMemory = registry.makeGauge(

@@ -37,6 +37,8 @@ public struct ServeConfiguration: Sendable {
     public var access = AccessSettings()
     /// One log line per request (`ferry.access`).
     public var accessLog = true
+    /// Where OpenTelemetry traces go (OTLP/HTTP); nil: no traces.
+    public var otelEndpoint: String?
 
     public init(repository: String) { self.repository = repository }
 }
@@ -102,6 +104,10 @@ public struct FerryServer: Sendable {
             )
         }
         let accessLog = AccessLog(enabled: configuration.accessLog)
+        let tracing = try configuration.otelEndpoint.map { endpoint throws(FerryError) in
+            try RequestTracing(endpoint: endpoint, serviceVersion: InferenceServer.version, logger: Logger(label: "ferry.traces"))
+        }
+        if let endpoint = configuration.otelEndpoint { logger.info("traces", metadata: ["otlp_http_endpoint": "\(endpoint)"]) }
         logger.info(
             "security",
             metadata: [
@@ -135,13 +141,13 @@ public struct FerryServer: Sendable {
             jobs: jobs,
             configuration: HTTPServerConfiguration(
                 host: host, port: configuration.ports.http, maxRequestBytes: configuration.maxRequestBytes, connections: policy,
-                connectionCount: connectionCount, tls: tls?.http, access: access, accessLog: accessLog),
+                connectionCount: connectionCount, tls: tls?.http, access: access, accessLog: accessLog, tracing: tracing),
             logger: Logger(label: "ferry.http")
         ) { port in listening(.http, port, [:]) }
         let grpc = GRPCServerService(
             server: server, host: host, port: configuration.ports.grpc, maxRequestBytes: configuration.maxRequestBytes,
             connections: policy, connectionCount: connectionCount, tls: tls?.grpc, access: access, accessLog: accessLog,
-            logger: Logger(label: "ferry.grpc")
+            tracing: tracing, logger: Logger(label: "ferry.grpc")
         ) { port in listening(.grpc, port, [:]) }
         let metrics = buildMetricsApplication(
             registry: registry, host: host, port: configuration.ports.metrics, logger: Logger(label: "ferry.metrics"),
@@ -151,8 +157,12 @@ public struct FerryServer: Sendable {
         let models = ModelService(
             server: server, initialModels: configuration.loadModels, pollInterval: configuration.pollInterval)
         // Services stop in reverse order: endpoints drain first, then running jobs finish, then models unload.
+        // The trace exporter is first, so it stops last and sends the spans of the last requests.
+        let exporter: [ServiceGroupConfiguration.ServiceConfiguration] = tracing.map { [.init(service: $0)] } ?? []
         var group = ServiceGroupConfiguration(
-            services: [.init(service: models), .init(service: jobs), .init(service: metrics), .init(service: grpc), .init(service: http)],
+            services: exporter + [
+                .init(service: models), .init(service: jobs), .init(service: metrics), .init(service: grpc), .init(service: http),
+            ],
             gracefulShutdownSignals: stopsOnSignals ? [UnixSignal.sigterm, .sigint] : [],
             logger: logger
         )

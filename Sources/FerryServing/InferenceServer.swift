@@ -196,14 +196,13 @@ public final class InferenceServer: Sendable {
                 let total = ContinuousClock.now - started
                 model.statistics.recordSuccess(total: total, queue: execution.queue, compute: execution.compute)
                 model.metrics.recordSuccess(total: total, queue: execution.queue, compute: execution.compute)
-                completion(
-                    .success(
-                        InferenceResponse(
-                            modelName: prepared.modelName,
-                            modelVersion: prepared.modelVersion,
-                            id: prepared.requestID,
-                            outputs: Self.clientOutputs(execution.outputs, config: model.configuration, batchSize: prepared.batchSize)
-                        )))
+                var response = InferenceResponse(
+                    modelName: prepared.modelName,
+                    modelVersion: prepared.modelVersion,
+                    id: prepared.requestID,
+                    outputs: Self.clientOutputs(execution.outputs, config: model.configuration, batchSize: prepared.batchSize))
+                response.timing = InferenceTiming(queue: execution.queue, compute: execution.compute)
+                completion(.success(response))
             case .failure(let error):
                 Self.recordFailure(on: model, since: started)
                 completion(.failure(error))

@@ -22,6 +22,8 @@ public final class AccessRecord: @unchecked Sendable {
     public var credential: String?
     public var client: String?
     public var started = ContinuousClock.now
+    /// The request's trace span, when traces are exported.
+    public var span: RequestSpan?
 
     public init() {}
 }

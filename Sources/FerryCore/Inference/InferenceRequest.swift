@@ -38,6 +38,8 @@ public struct InferenceResponse: Sendable {
     public var id: String?
     public var outputs: [Tensor]
     public var parameters: InferenceParameters
+    /// How long the request waited for an instance and ran on it (for traces).
+    public var timing: InferenceTiming?
 
     public init(
         modelName: String,
@@ -51,5 +53,16 @@ public struct InferenceResponse: Sendable {
         self.id = id
         self.outputs = outputs
         self.parameters = parameters
+    }
+}
+
+/// Where a request's time went inside the server, as traces show it.
+public struct InferenceTiming: Sendable {
+    public var queue: Duration
+    public var compute: Duration
+
+    public init(queue: Duration, compute: Duration) {
+        self.queue = queue
+        self.compute = compute
     }
 }

@@ -1,6 +1,7 @@
 import FerryCore
 import FerryProtocol
 import FerryServing
+import FerryTelemetry
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -70,6 +71,8 @@ final class InferStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var deadline: Scheduled<Void>?
     private var shuttingDown = false
     private var registered = false
+    /// The call's trace span, when traces are exported (`StreamObserver` starts it).
+    private var span: RequestSpan?
 
     init(server: InferenceServer, messageLimit: Int, tensorLimit: Int, shutdown: GRPCStreamShutdown) {
         self.server = server
@@ -166,6 +169,7 @@ final class InferStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func begin(_ chosen: Mode, headers: HTTP2Frame.FramePayload.Headers, context: ChannelHandlerContext) {
         mode = chosen
+        span = (try? context.pipeline.syncOperations.handler(type: StreamObserver.self))?.record.span
         if let value = headers.headers.first(name: "grpc-timeout") {
             guard let timeout = GRPCResponseFrames.timeout(value) else {
                 finish(code: 3, message: "grpc-timeout '\(value)' is not a timeout (1 to 8 digits and a unit: H, M, S, m, u or n)")
@@ -239,6 +243,7 @@ final class InferStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func start(_ message: ByteBuffer) {
+        let received = span == nil ? nil : WallInstant.now()
         let request: Inference_ModelInferRequest
         do {
             request = try Inference_ModelInferRequest(serializedBytes: GRPCMessageBytes(message))
@@ -267,9 +272,14 @@ final class InferStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let streaming = mode == .streaming
         let eventLoop = context!.eventLoop
         let loop = NIOLoopBound(self, eventLoop: eventLoop)
+        let span = self.span
+        let submitted = received.map { _ in WallInstant.now() }
         server.submit(inference, model: request.modelName, version: request.modelVersion, cancellation: cancellation) { result in
             // Encoded on the instance thread: the event loop only writes.
             let answer = Self.answer(result, to: request, streaming: streaming)
+            if let span, let received, let submitted {
+                span.recordInference(received: received, submitted: submitted, timing: try? result.get().timing, encoded: .now())
+            }
             eventLoop.execute { loop.value.answered(sequence, answer) }
         }
     }

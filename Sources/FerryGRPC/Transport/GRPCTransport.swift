@@ -35,6 +35,7 @@ final class GRPCTransport: ServerTransport, Sendable {
         var tls: ServerTLS?
         var access: AccessControl?
         var accessLog = AccessLog(enabled: false)
+        var tracing: RequestTracing?
         /// Concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS).
         var maxConcurrentStreams = 256
         /// Flow-control window of each stream and of the connection: large
@@ -160,9 +161,11 @@ final class GRPCTransport: ServerTransport, Sendable {
                 let handlers = stream.pipeline.syncOperations
                 try handlers.addHandler(RPCBridgeHandler(rpcs: rpcs, messageLimit: settings.messageLimit, tensorLimit: settings.tensorLimit))
                 try prepareStream(handlers)
-                let log = settings.accessLog.enabled ? StreamAccessLog(log: settings.accessLog) : nil
-                try handlers.addHandler(StreamGuard(policy: settings.connections, access: access, record: log?.record), position: .first)
-                if let log { try handlers.addHandler(log, position: .first) }
+                let observer =
+                    settings.accessLog.enabled || settings.tracing != nil
+                    ? StreamObserver(log: settings.accessLog, tracing: settings.tracing) : nil
+                try handlers.addHandler(StreamGuard(policy: settings.connections, access: access, record: observer?.record), position: .first)
+                if let observer { try handlers.addHandler(observer, position: .first) }
             }
         }
         let handlers = connection.pipeline.syncOperations

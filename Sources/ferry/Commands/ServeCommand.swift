@@ -108,6 +108,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "One log line per request (logger ferry.access), with its id, route, model, status, duration and bytes.")
     var accessLog = Environment.string("FERRY_ACCESS_LOG") != "0"
 
+    @Option(
+        name: .customLong("otel-endpoint"),
+        help: ArgumentHelp(
+            "Export a trace span per request (with decode, queue, compute and encode) to this OTLP/HTTP collector, e.g. http://collector:4318.",
+            valueName: "url"))
+    var otelEndpointOption: String?
+
+    var otelEndpoint: String? { otelEndpointOption ?? Environment.string("FERRY_OTEL_ENDPOINT") }
+
     @Option(help: ArgumentHelp("Log format: text, json, or auto (text on a terminal, JSON lines otherwise).", valueName: "format"))
     var logFormat = Environment.string("FERRY_LOG_FORMAT") ?? "auto"
 
@@ -179,6 +188,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.tls = security.tls
             configuration.access = security.access
             configuration.accessLog = accessLog
+            configuration.otelEndpoint = otelEndpoint
             let server = try await FerryServer.build(
                 configuration, backend: try runtime.backend(), registry: registry, stopsOnSignals: true,
                 logger: logger)

@@ -7,22 +7,25 @@ import NIOHTTP2
 /// First in each gRPC stream, so it sees every frame in and out, refusals
 /// by `StreamGuard` included: gives the call its id (the client's
 /// `x-request-id` or a new one), echoes it in the first response headers,
-/// counts message bytes, reads the model from the first message, and writes
-/// the call's access-log line when its status goes out or the stream ends.
-final class StreamAccessLog: ChannelDuplexHandler, RemovableChannelHandler {
+/// counts message bytes, reads the model from the first message, starts the
+/// call's trace span (continuing the client's `traceparent`), and writes the
+/// call's access-log line when its status goes out or the stream ends.
+final class StreamObserver: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias InboundOut = HTTP2Frame.FramePayload
     typealias OutboundIn = HTTP2Frame.FramePayload
     typealias OutboundOut = HTTP2Frame.FramePayload
 
     private let log: AccessLog
+    private let tracing: RequestTracing?
     let record = AccessRecord()
     private var headersSent = false
     private var written = false
     private var firstMessage: ByteBuffer?
 
-    init(log: AccessLog) {
+    init(log: AccessLog, tracing: RequestTracing?) {
         self.log = log
+        self.tracing = tracing
         record.transport = "gRPC"
         record.method = "POST"
     }
@@ -34,6 +37,15 @@ final class StreamAccessLog: ChannelDuplexHandler, RemovableChannelHandler {
             record.route = String((headers.headers.first(name: ":path") ?? "").prefix(256))
             record.requestID = RequestID.accept(headers.headers.first(name: "x-request-id"))
             record.client = (context.channel.parent ?? context.channel).remoteAddress?.ipAddress
+            if let tracing {
+                let span = tracing.start(
+                    String(record.route.dropFirst()), traceparent: headers.headers.first(name: "traceparent"),
+                    tracestate: headers.headers.first(name: "tracestate"))
+                span.set("rpc.system", "grpc")
+                span.set("rpc.method", record.route)
+                span.set("ferry.request_id", record.requestID)
+                record.span = span
+            }
         case .data(let frame):
             if case .byteBuffer(let bytes) = frame.data {
                 record.bytesIn += bytes.readableBytes
@@ -77,6 +89,12 @@ final class StreamAccessLog: ChannelDuplexHandler, RemovableChannelHandler {
         guard !written, !record.route.isEmpty else { return }
         written = true
         log.write(record)
+        guard let span = record.span else { return }
+        span.set("rpc.grpc.status_code", record.status)
+        if let model = record.model { span.set("ferry.model", model) }
+        if let credential = record.credential { span.set("enduser.id", credential) }
+        // As OpenTelemetry's gRPC conventions have it for servers: the codes that mean the server failed.
+        span.end(failed: [2, 4, 12, 13, 14, 15].contains(record.status) ? "gRPC status \(record.status)" : nil)
     }
 
     /// The inference protocol's requests that name a model carry its name
