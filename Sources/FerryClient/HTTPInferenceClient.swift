@@ -3,6 +3,7 @@ import FerryCore
 import FerryProtocol
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -15,17 +16,34 @@ import NIOHTTP1
 public final class HTTPInferenceClient: InferenceClient {
     let baseURL: String
     let binary: Bool
+    private let authorization: String?
     private let http: HTTPClient
     private static let headerLength = "Inference-Header-Content-Length"
 
     /// - Parameter maxConnections: HTTP/1 connections kept to the server, so
     ///   as many requests can be in flight at once (AsyncHTTPClient's own
     ///   default of 8 would silently queue the rest in the client).
-    public init(baseURL: String, binary: Bool, maxConnections: Int = 64) {
+    public init(baseURL: String, binary: Bool, maxConnections: Int = 64, security: ClientSecurity = ClientSecurity()) throws(FerryError) {
         self.baseURL = baseURL
         self.binary = binary
+        authorization = security.authorization
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, maxConnections)
+        if baseURL.hasPrefix("https://") {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.minimumTLSVersion = .tlsv12
+            if let caFile = security.caFile { tls.trustRoots = .file(caFile) }
+            if security.insecure { tls.certificateVerification = .none }
+            if let certificate = security.certificateFile, let key = security.keyFile {
+                do {
+                    tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+                    tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+                } catch {
+                    throw FerryError(.invalidArgument, "cannot read the client certificate \(certificate) or key \(key): \(error)")
+                }
+            }
+            configuration.tlsConfiguration = tls
+        }
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -138,6 +156,7 @@ public final class HTTPInferenceClient: InferenceClient {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers = headers
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         if let body { request.body = .bytes(body) }
         do {
             let response = try await http.execute(request, timeout: .seconds(300))
@@ -154,7 +173,11 @@ public final class HTTPInferenceClient: InferenceClient {
         let code: FerryError.Code =
             switch status {
             case 400: .invalidArgument
+            case 401: .unauthenticated
+            case 403: .permissionDenied
             case 404: .notFound
+            case 409: .conflict
+            case 429: .rateLimited
             case 413: .payloadTooLarge
             case 499: .cancelled
             case 503: .unavailable

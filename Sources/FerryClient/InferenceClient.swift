@@ -68,26 +68,31 @@ public struct RemoteModelMetadata: Sendable, Hashable {
     public var outputs: [TensorSpec]
 }
 
-/// Connects to a server by URL: `http://host:port` or `grpc://host:port`.
+/// Connects to a server by URL: `http://` or `https://host:port`, `grpc://`
+/// or `grpcs://host:port` (gRPC over TLS).
 public enum FerryClient {
     /// - Parameters:
     ///   - binary: over HTTP, send and receive tensor data with the binary
     ///     tensor extension instead of JSON.
     ///   - maxConnections: over HTTP, how many requests may be in flight at
     ///     once (one connection each); gRPC multiplexes one connection.
-    public static func connect(to url: String, binary: Bool = false, maxConnections: Int = 64) throws(FerryError) -> any InferenceClient {
-        if url.hasPrefix("http://") {
-            return HTTPInferenceClient(
-                baseURL: String(url.dropLast(url.hasSuffix("/") ? 1 : 0)), binary: binary, maxConnections: maxConnections)
+    ///   - security: the bearer token, and whom to trust over TLS.
+    public static func connect(
+        to url: String, binary: Bool = false, maxConnections: Int = 64, security: ClientSecurity = ClientSecurity()
+    ) throws(FerryError) -> any InferenceClient {
+        if url.hasPrefix("http://") || url.hasPrefix("https://") {
+            return try HTTPInferenceClient(
+                baseURL: String(url.dropLast(url.hasSuffix("/") ? 1 : 0)), binary: binary, maxConnections: maxConnections,
+                security: security)
         }
-        if url.hasPrefix("grpc://") {
-            let address = url.dropFirst("grpc://".count).split(separator: "/").first.map(String.init) ?? ""
+        for scheme in ["grpc://", "grpcs://"] where url.hasPrefix(scheme) {
+            let address = url.dropFirst(scheme.count).split(separator: "/").first.map(String.init) ?? ""
             let parts = address.split(separator: ":")
             guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
-                throw FerryError(.invalidArgument, "a gRPC URL is grpc://HOST:PORT, not \(url)")
+                throw FerryError(.invalidArgument, "a gRPC URL is \(scheme)HOST:PORT, not \(url)")
             }
-            return try GRPCInferenceClient(host: String(parts[0]), port: port)
+            return try GRPCInferenceClient(host: String(parts[0]), port: port, tls: scheme == "grpcs://", security: security)
         }
-        throw FerryError(.invalidArgument, "the server URL must start with http:// or grpc:// (got \(url))")
+        throw FerryError(.invalidArgument, "the server URL must start with http://, https://, grpc:// or grpcs:// (got \(url))")
     }
 }

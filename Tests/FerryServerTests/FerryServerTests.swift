@@ -44,8 +44,8 @@ struct FerryServerTests {
         let request = InferenceRequest(
             id: "r1", inputs: [Tensor(name: "input", shape: [2, 64], values: (0..<128).map { Float($0) / 128 })])
         let clients: [any InferenceClient] = [
-            HTTPInferenceClient(baseURL: "http://127.0.0.1:\(http)", binary: false),
-            HTTPInferenceClient(baseURL: "http://127.0.0.1:\(http)", binary: true),
+            try HTTPInferenceClient(baseURL: "http://127.0.0.1:\(http)", binary: false),
+            try HTTPInferenceClient(baseURL: "http://127.0.0.1:\(http)", binary: true),
             try GRPCInferenceClient(host: "127.0.0.1", port: grpc),
         ]
         var answers: [[Float]] = []

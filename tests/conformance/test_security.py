@@ -868,3 +868,34 @@ def test_key_set_reloaded_when_the_issuer_rotates_keys(secured):
     while requests.get(url, headers=headers, verify=str(server.ca), timeout=10).status_code != 200:
         assert time.monotonic() < deadline, "the new key was not picked up"
         time.sleep(0.2)
+
+
+# ---------------------------------------------------------------------------
+# Ferry's own client
+# ---------------------------------------------------------------------------
+
+
+def test_ferry_client_commands_over_tls_with_a_token(secured, tmp_path):
+    server = secured.server
+    ferry = str(ferry_bin())
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(case("mlp", "batch1")["request"]))
+    expected = case("mlp", "batch1")["response"]["outputs"][0]["data"]
+    for url in (f"https://localhost:{server.http_port}", f"grpcs://localhost:{server.grpc_port}"):
+        run = subprocess.run([ferry, "infer", url, "--model", "mlp", "--data", str(request), "--ca-cert", str(server.ca),
+                              "--token", secured.keys["runner"]], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        np.testing.assert_allclose(json.loads(run.stdout)["outputs"][0]["data"], expected, rtol=1e-5, atol=1e-6)
+        # The token from the environment; a missing one is refused with the server's reason.
+        run = subprocess.run([ferry, "infer", url, "--model", "mlp", "--data", str(request), "--ca-cert", str(server.ca)],
+                             capture_output=True, text=True, timeout=60, env={"FERRY_TOKEN": secured.keys["reader"]})
+        assert run.returncode == 1 and "lacks the 'infer' scope" in run.stderr, run.stderr
+        health = subprocess.run([ferry, "health", url, "--ca-cert", str(server.ca)], capture_output=True, text=True, timeout=60)
+        assert health.returncode == 0, health.stderr
+    # Without the CA the server's certificate does not verify; --insecure skips the check.
+    health = subprocess.run([ferry, "health", f"https://127.0.0.1:{server.http_port}", "--timeout", "3"],
+                            capture_output=True, text=True, timeout=60)
+    assert health.returncode == 1
+    health = subprocess.run([ferry, "health", f"https://127.0.0.1:{server.http_port}", "--insecure"], capture_output=True,
+                            text=True, timeout=60)
+    assert health.returncode == 0, health.stderr

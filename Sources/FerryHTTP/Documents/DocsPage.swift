@@ -112,7 +112,7 @@ enum DocsPage {
           }
           python.push("result = client.infer(" + JSON.stringify(name) + ", inputs)");
           for (const output of outputs) python.push("print(result.as_numpy(" + JSON.stringify(output.name) + "))");
-          const swift = ["import FerryClient", "import FerryCore", "", "let client = HTTPInferenceClient(baseURL: " + JSON.stringify(origin) + ", binary: true)",
+          const swift = ["import FerryClient", "import FerryCore", "", "let client = try HTTPInferenceClient(baseURL: " + JSON.stringify(origin) + ", binary: true)",
             "let request = InferenceRequest(inputs: ["];
           for (const input of request.inputs) {
             const count = input.data.length;

@@ -21,8 +21,10 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The server: http://HOST:PORT or grpc://HOST:PORT.", valueName: "url"))
+    @Argument(help: ArgumentHelp("The server: http(s)://HOST:PORT or grpc(s)://HOST:PORT.", valueName: "url"))
     var url: String
+
+    @OptionGroup(title: "Server access") var clientOptions: ClientOptions
 
     @Option(help: "The model to load.")
     var model: String
@@ -95,7 +97,8 @@ struct BenchCommand: AsyncParsableCommand {
                 case .requestRate: 1024
                 }
             }
-            let client = try FerryClient.connect(to: url, binary: binary, maxConnections: inFlight.max() ?? 1)
+            let client = try FerryClient.connect(
+                to: url, binary: binary, maxConnections: inFlight.max() ?? 1, security: clientOptions.security)
             do {
                 try await measure(with: client)
                 await client.close()

@@ -12,8 +12,10 @@ struct HealthCommand: AsyncParsableCommand {
         discussion: "Asks GET /v2/health/ready (or /v2/health/live with --live) over HTTP, or ServerReady/ServerLive over gRPC."
     )
 
-    @Argument(help: ArgumentHelp("The server: http://HOST:PORT or grpc://HOST:PORT.", valueName: "url"))
+    @Argument(help: ArgumentHelp("The server: http(s)://HOST:PORT or grpc(s)://HOST:PORT.", valueName: "url"))
     var url = "http://127.0.0.1:8000"
+
+    @OptionGroup(title: "Server access") var clientOptions: ClientOptions
 
     @Flag(help: "Check liveness (the process answers) instead of readiness (every model ready).")
     var live = false
@@ -27,7 +29,7 @@ struct HealthCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let client = try FerryClient.connect(to: url, maxConnections: 1)
+            let client = try FerryClient.connect(to: url, maxConnections: 1, security: clientOptions.security)
             let answer = await withTaskGroup(of: Result<Bool, FerryError>?.self) { group in
                 group.addTask {
                     do throws(FerryError) {

@@ -16,7 +16,7 @@ struct InferCommand: AsyncParsableCommand {
         abstract: "Run one inference request, in this process or on a server.",
         discussion: """
             TARGET is an .onnx file or a model directory (NAME/VERSION/model.onnx), run in \
-            this process, or a server URL (http://HOST:PORT or grpc://HOST:PORT) with --model. \
+            this process, or a server URL (http(s)://HOST:PORT or grpc(s)://HOST:PORT) with --model. \
             The request is a KServe v2 inference request body; the v2 response body is printed on stdout.
             """
     )
@@ -36,6 +36,8 @@ struct InferCommand: AsyncParsableCommand {
     @Flag(help: "Over HTTP, send and receive tensors with the binary tensor extension.")
     var binary = false
 
+    @OptionGroup(title: "Server access") var clientOptions: ClientOptions
+
     @OptionGroup var runtime: RuntimeOptions
 
     var isServerURL: Bool { target.contains("://") }
@@ -50,7 +52,7 @@ struct InferCommand: AsyncParsableCommand {
             let request = try InferenceRequest(v2JSON: try readRequest())
             let response: InferenceResponse
             if isServerURL {
-                let client = try FerryClient.connect(to: target, binary: binary)
+                let client = try FerryClient.connect(to: target, binary: binary, security: clientOptions.security)
                 do {
                     response = try await client.infer(request, model: model!, version: modelVersion)
                     await client.close()
