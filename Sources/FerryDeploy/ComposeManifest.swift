@@ -18,11 +18,32 @@ enum ComposeManifest {
             ["target": .integer(number), "published": .string(String(number)), "protocol": "tcp", "mode": "ingress"]
         }
         var environment: [(String, ManifestNode)] = [("FERRY_DRAIN_TIMEOUT", .string(String(request.drainTimeout)))]
+        environment += KubernetesManifests.securityEnvironment(request, directory: ("/run/secrets", "/run/secrets")).map { ($0.0, .string($0.1)) }
         environment += request.environment.map { ($0.0, .string($0.1)) }
+        // Compose secrets are files beside compose.yaml (Swarm stores them at deploy): SECRET/tls.crt,
+        // SECRET/tls.key and SECRET/api-keys, mounted in /run/secrets.
+        var secrets: [(String, ManifestNode)] = []
+        var serviceSecrets: [ManifestNode] = []
+        if let secret = request.tlsSecret {
+            for file in ["tls.crt", "tls.key"] {
+                let name = "\(secret)-\(file.replacing(".", with: "-"))"
+                secrets.append((name, ["file": .string("./\(secret)/\(file)")]))
+                serviceSecrets.append(["source": .string(name), "target": .string(file), "mode": 0o400])
+            }
+        }
+        if let secret = request.apiKeySecret {
+            secrets.append(("\(secret)-api-keys", ["file": .string("./\(secret)/api-keys")]))
+            serviceSecrets.append(["source": .string("\(secret)-api-keys"), "target": "api-keys", "mode": 0o400])
+        }
+        // The container checks itself over loopback: its own certificate need not verify there.
+        let healthURL = request.tlsSecret == nil ? "http://127.0.0.1:\(ports.http)" : "https://127.0.0.1:\(ports.http)"
+        var healthTest: [ManifestNode] = ["CMD", "/usr/local/bin/ferry", "health", .string(healthURL), "--timeout", "4"]
+        if request.tlsSecret != nil { healthTest.append("--insecure") }
         let service: ManifestNode = .map([
             ("image", .string(request.image)),
             ("ports", [port(ports.http), port(ports.grpc), port(ports.metrics)]),
             ("environment", .map(environment)),
+            ("secrets", serviceSecrets.isEmpty ? nil : .list(serviceSecrets)),
             ("user", "65532:65532"),
             ("read_only", true),
             ("tmpfs", ["/tmp"]),
@@ -32,9 +53,7 @@ enum ComposeManifest {
             (
                 "healthcheck",
                 [
-                    "test": [
-                        "CMD", "/usr/local/bin/ferry", "health", .string("http://127.0.0.1:\(ports.http)"), "--timeout", "4",
-                    ],
+                    "test": .list(healthTest),
                     "interval": "10s", "timeout": "5s", "retries": 3, "start_period": "120s",
                 ]
             ),
@@ -60,6 +79,9 @@ enum ComposeManifest {
                 ]
             ),
         ])
-        return ["name": .string(request.name), "services": .map([(request.name, service)])]
+        return .map([
+            ("name", .string(request.name)), ("services", .map([(request.name, service)])),
+            ("secrets", secrets.isEmpty ? nil : .map(secrets)),
+        ])
     }
 }

@@ -56,6 +56,13 @@ public struct DeploymentRequest: Sendable {
     /// The models' bytes on disk, when the repository was given.
     public var modelBytes: Int?
     public var environment: [(String, String)] = []
+    /// A Secret of type kubernetes.io/tls (`tls.crt`, `tls.key`, as cert-manager
+    /// writes it) that ferry serves HTTPS and gRPC over TLS with.
+    public var tlsSecret: String?
+    /// A Secret whose `api-keys` entry is the `--api-keys` file; its
+    /// `metrics-token` entry, a key with the `metrics` scope, is what the
+    /// ServiceMonitor scrapes with.
+    public var apiKeySecret: String?
 
     public init(target: Target, image: String, name: String, cpu: ResourceQuantity) {
         self.target = target
@@ -96,6 +103,16 @@ public struct DeploymentRequest: Sendable {
         guard Self.isDNSLabel(name, maximum: target == .kserve ? 45 : 63) else {
             throw fail(
                 "--name '\(name)' must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most \(target == .kserve ? 45 : 63) characters"
+            )
+        }
+        for (option, secret) in [("--tls-secret", tlsSecret), ("--api-key-secret", apiKeySecret)] {
+            if let secret, !Self.isDNSSubdomain(secret) {
+                throw fail("\(option) '\(secret)' must be a Secret's name: lowercase letters, digits, '-' and '.', at most 253 characters")
+            }
+        }
+        if target == .kserve && tlsSecret != nil {
+            throw fail(
+                "--tls-secret does not fit KServe: its ingress (Knative or Istio) terminates TLS and reaches the pod in plain HTTP; configure TLS there"
             )
         }
         if let namespace, !Self.isDNSLabel(namespace, maximum: 63, allowLeadingDigit: true) {
@@ -147,6 +164,12 @@ public struct DeploymentRequest: Sendable {
     }
 
     /// RFC 1035 labels (Service names): `[a-z]([-a-z0-9]*[a-z0-9])?`.
+    /// RFC 1123 subdomain, as Kubernetes names most objects.
+    static func isDNSSubdomain(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 253
+            && text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNSLabel(String($0), maximum: 63, allowLeadingDigit: true) }
+    }
+
     static func isDNSLabel(_ text: String, maximum: Int, allowLeadingDigit: Bool = false) -> Bool {
         guard let first = text.first, let last = text.last, text.count <= maximum else { return false }
         let allowed = { (character: Character) in character.isASCII && (character.isLowercase || character.isNumber || character == "-") }

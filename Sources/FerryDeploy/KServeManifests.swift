@@ -73,7 +73,7 @@ enum KServeManifests {
                 "protocolVersions": ["v2", "grpc-v2"],
                 "multiModel": false,
                 "containers": [container],
-                "volumes": [KubernetesManifests.temporaryVolume],
+                "volumes": KubernetesManifests.volumes(request),
             ],
         ]
     }

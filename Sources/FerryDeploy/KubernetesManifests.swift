@@ -91,8 +91,40 @@ enum KubernetesManifests {
                 ]
             ],
             "containers": [container(request, name: "ferry", ports: request.ports, probes: true)],
-            "volumes": [temporaryVolume],
+            "volumes": volumes(request),
         ]
+    }
+
+    /// Where the Secrets are mounted: whole directories, not subPaths, so a
+    /// renewed certificate or an edited keys file reaches the running pod
+    /// (ferry reloads both).
+    static let tlsDirectory = "/etc/ferry/tls"
+    static let apiKeysDirectory = "/etc/ferry/api-keys"
+
+    static func volumes(_ request: DeploymentRequest) -> ManifestNode {
+        var volumes: [ManifestNode] = [temporaryVolume]
+        if let secret = request.tlsSecret { volumes.append(["name": "tls", "secret": ["secretName": .string(secret)]]) }
+        if let secret = request.apiKeySecret {
+            volumes.append(["name": "api-keys", "secret": ["secretName": .string(secret), "items": [["key": "api-keys", "path": "api-keys"]]]])
+        }
+        return .list(volumes)
+    }
+
+    static func volumeMounts(_ request: DeploymentRequest) -> ManifestNode {
+        var mounts: [ManifestNode] = [["name": "tmp", "mountPath": "/tmp"]]
+        if request.tlsSecret != nil { mounts.append(["name": "tls", "mountPath": .string(tlsDirectory), "readOnly": true]) }
+        if request.apiKeySecret != nil { mounts.append(["name": "api-keys", "mountPath": .string(apiKeysDirectory), "readOnly": true]) }
+        return .list(mounts)
+    }
+
+    /// The serve options the Secrets stand for, as FERRY_* variables.
+    static func securityEnvironment(_ request: DeploymentRequest, directory: (tls: String, apiKeys: String)) -> [(String, String)] {
+        var environment: [(String, String)] = []
+        if request.tlsSecret != nil {
+            environment += [("FERRY_TLS_CERT", "\(directory.tls)/tls.crt"), ("FERRY_TLS_KEY", "\(directory.tls)/tls.key")]
+        }
+        if request.apiKeySecret != nil { environment.append(("FERRY_API_KEYS", "\(directory.apiKeys)/api-keys")) }
+        return environment
     }
 
     /// The image's user (65532), as `ferry build` sets it; the root filesystem stays read-only.
@@ -108,8 +140,9 @@ enum KubernetesManifests {
     static let temporaryVolume: ManifestNode = ["name": "tmp", "emptyDir": ["sizeLimit": "1Gi"]]
 
     static func environment(_ request: DeploymentRequest) -> ManifestNode {
-        .list(
-            ([("FERRY_DRAIN_TIMEOUT", String(request.drainTimeout))] + request.environment).map { name, value in
+        let security = securityEnvironment(request, directory: (tlsDirectory, apiKeysDirectory))
+        return .list(
+            ([("FERRY_DRAIN_TIMEOUT", String(request.drainTimeout))] + security + request.environment).map { name, value in
                 ["name": .string(name), "value": .string(value)]
             })
     }
@@ -152,9 +185,9 @@ enum KubernetesManifests {
             // Loading a large model can take minutes: the startup probe holds
             // the liveness probe off until the server is ready once.
             members += [
-                ("startupProbe", probe(readyPath, period: 2, failures: 150, timeout: 2)),
-                ("readinessProbe", probe(readyPath, period: 5, failures: 2, timeout: 2)),
-                ("livenessProbe", probe(livePath, period: 10, failures: 3, timeout: 5)),
+                ("startupProbe", probe(readyPath, period: 2, failures: 150, timeout: 2, https: request.tlsSecret != nil)),
+                ("readinessProbe", probe(readyPath, period: 5, failures: 2, timeout: 2, https: request.tlsSecret != nil)),
+                ("livenessProbe", probe(livePath, period: 10, failures: 3, timeout: 5, https: request.tlsSecret != nil)),
                 // Endpoints are removed asynchronously: keep serving while they are,
                 // then SIGTERM starts ferry's drain.
                 ("lifecycle", ["preStop": ["sleep": ["seconds": .integer(request.preStopDelay)]]]),
@@ -162,15 +195,17 @@ enum KubernetesManifests {
         }
         members += [
             ("securityContext", containerSecurityContext),
-            ("volumeMounts", [["name": "tmp", "mountPath": "/tmp"]]),
+            ("volumeMounts", volumeMounts(request)),
         ]
         return .map(members)
     }
 
-    static func probe(_ path: String, period: Int, failures: Int, timeout: Int) -> ManifestNode {
+    /// Health stays open to probes with authentication on; over TLS the
+    /// kubelet asks in HTTPS (it does not verify the certificate).
+    static func probe(_ path: String, period: Int, failures: Int, timeout: Int, https: Bool) -> ManifestNode {
         [
-            "httpGet": ["path": .string(path), "port": "http"], "periodSeconds": .integer(period), "timeoutSeconds": .integer(timeout),
-            "failureThreshold": .integer(failures),
+            "httpGet": .map([("path", .string(path)), ("port", "http"), ("scheme", https ? "HTTPS" : nil)]),
+            "periodSeconds": .integer(period), "timeoutSeconds": .integer(timeout), "failureThreshold": .integer(failures),
         ]
     }
 
@@ -189,7 +224,7 @@ enum KubernetesManifests {
                 "type": "ClusterIP",
                 "selector": selector(request),
                 "ports": [
-                    port("http", request.ports.http, "http"), port("grpc", request.ports.grpc, "grpc"),
+                    port("http", request.ports.http, request.tlsSecret == nil ? "http" : "https"), port("grpc", request.ports.grpc, "grpc"),
                     port("metrics", request.ports.metrics, "http"),
                 ],
             ],
@@ -254,7 +289,18 @@ enum KubernetesManifests {
             "metadata": metadata(request),
             "spec": [
                 "selector": ["matchLabels": selector(request)],
-                "endpoints": [["port": "metrics", "path": .string(metricsPath), "interval": "15s"]],
+                "endpoints": [
+                    .map([
+                        ("port", "metrics"), ("path", .string(metricsPath)), ("interval", "15s"),
+                        // With authentication on, /metrics needs a key with the metrics scope.
+                        (
+                            "authorization",
+                            request.apiKeySecret.map { secret in
+                                ["type": "Bearer", "credentials": ["name": .string(secret), "key": "metrics-token"]]
+                            }
+                        ),
+                    ])
+                ],
             ],
         ]
     }

@@ -116,6 +116,15 @@ struct DeploymentRefusalTests {
         }
     }
 
+    @Test("Secrets: names that are not Kubernetes names, and TLS inside a KServe pod")
+    func secrets() throws {
+        #expect(try Self.refusal { $0.tlsSecret = "Digits TLS" }.hasPrefix("--tls-secret 'Digits TLS' must be a Secret's name"))
+        #expect(try Self.refusal { $0.apiKeySecret = "-keys" }.hasPrefix("--api-key-secret '-keys' must be a Secret's name"))
+        #expect(try Self.refusal { $0.tlsSecret = "digits.tls-v2" } == "")
+        #expect(try Self.refusal({ $0.tlsSecret = "digits-tls" }, target: .kserve).hasPrefix("--tls-secret does not fit KServe"))
+        #expect(try Self.refusal({ $0.apiKeySecret = "digits-keys" }, target: .kserve) == "")
+    }
+
     @Test("replica counts: negative, max below min, both forms at once, zero without scale to zero")
     func replicas() throws {
         #expect(try Self.refusal { $0.replicas = -1 } == "--replicas must be 0 or more, not -1")

@@ -199,6 +199,7 @@ def start_server(
     ca: Path | None = None,
     wait_headers: dict[str, str] | None = None,
     client_cert: tuple[str, str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> FerryServer:
     """Start `ferry serve` on three free ports and wait until it is live and
     every model in `ready_models` is ready. Fails the test session (with the
@@ -217,7 +218,8 @@ def start_server(
     log = open(log_path, "wb")
     try:
         process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, **env} if env else None,
         )
     finally:
         log.close()

@@ -899,3 +899,20 @@ def test_ferry_client_commands_over_tls_with_a_token(secured, tmp_path):
     health = subprocess.run([ferry, "health", f"https://127.0.0.1:{server.http_port}", "--insecure"], capture_output=True,
                             text=True, timeout=60)
     assert health.returncode == 0, health.stderr
+
+
+def test_environment_variables_configure_security(tmp_path_factory):
+    """What `ferry deploy --tls-secret/--api-key-secret` relies on: the FERRY_* variables alone turn TLS and keys on."""
+    root = tmp_path_factory.mktemp("security-environment")
+    make_ca(root, "ca")
+    cert, key = make_cert(root, "ca", "server")
+    api_key, line = new_key(str(ferry_bin()), "env-user", "metadata")
+    (root / "api-keys").write_text(line + "\n")
+    server = start_server(_repository(root), root / "ferry.log", [], ["mlp"], ca=root / "ca.pem",
+                          env={"FERRY_TLS_CERT": str(cert), "FERRY_TLS_KEY": str(key), "FERRY_API_KEYS": str(root / "api-keys")})
+    try:
+        url = f"{server.http_base()}/v2/models/mlp"
+        assert requests.get(url, verify=str(server.ca), timeout=10).status_code == 401
+        assert requests.get(url, verify=str(server.ca), headers={"Authorization": f"Bearer {api_key}"}, timeout=10).status_code == 200
+    finally:
+        stop_server(server)

@@ -26,15 +26,19 @@ KUBERNETES_CASES = {
                           "--max-replicas", "8", "--cpu", "1500m", "--cpu-limit", "2", "--memory", "1536Mi", "--scale-on", "queue",
                           "--prometheus-operator", "--env", "FERRY_LOG_FORMAT=json", "--repository", "examples/models"],
     "fixed-replicas": [IMAGE, "--target", "kubernetes", "--replicas", "3", "--drain-timeout", "60"],
+    "secured": [IMAGE, "--target", "kubernetes", "--tls-secret", "digits-tls", "--api-key-secret", "digits-keys",
+                "--prometheus-operator"],
 }
 KSERVE_CASES = {
     "serverless": [IMAGE, "--target", "kserve", "--min-replicas", "0", "--max-replicas", "5"],
     "raw-storage-grpc": [IMAGE, "--target", "kserve", "--kserve-mode", "raw", "--storage-uri", "s3://models/digits", "--grpc",
                          "--namespace", "serving", "--repository", "examples/models"],
+    "api-keys": [IMAGE, "--target", "kserve", "--api-key-secret", "digits-keys"],
 }
 COMPOSE_CASES = {
     "defaults": [IMAGE, "--target", "compose"],
     "swarm": [IMAGE, "--target", "compose", "--replicas", "3", "--cpu", "2", "--cpu-limit", "2", "--memory", "2Gi"],
+    "secured": [IMAGE, "--target", "compose", "--tls-secret", "digits-tls", "--api-key-secret", "digits-keys"],
 }
 
 
@@ -79,7 +83,11 @@ def test_deployment_wiring(deploy, case):
     assert pod["terminationGracePeriodSeconds"] > drain + pre_stop
     assert pod["securityContext"]["runAsUser"] == 65532 and pod["securityContext"]["runAsNonRoot"] is True
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert {mount["mountPath"] for mount in container["volumeMounts"]} == {"/tmp"}
+    secured = "--tls-secret" in KUBERNETES_CASES[case]
+    expected_mounts = {"/tmp", "/etc/ferry/tls", "/etc/ferry/api-keys"} if secured else {"/tmp"}
+    assert {mount["mountPath"] for mount in container["volumeMounts"]} == expected_mounts
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        assert container[probe]["httpGet"].get("scheme", "HTTP") == ("HTTPS" if secured else "HTTP")
     assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
     assert container["startupProbe"]["httpGet"]["path"] == "/v2/health/ready"
@@ -156,8 +164,45 @@ def test_refusals_exit_1_with_one_line(deploy):
         (["--target", "kubernetes", "--memory", "1Mi", "--repository", "examples/models"], "is below what the models need"),
         (["--target", "kubernetes", "--cpu", "lots"], "is not a Kubernetes quantity"),
         (["--target", "openshift"], "openshift"),
+        (["--target", "kserve", "--tls-secret", "digits-tls"], "--tls-secret does not fit KServe"),
+        (["--target", "kubernetes", "--api-key-secret", "Digits_Keys"], "must be a Secret's name"),
     ]
     for args, message in cases:
         result = deploy(IMAGE, *args, check=False)
         assert result.returncode != 0, args
         assert message in result.stderr, (args, result.stderr)
+
+
+def test_secrets_reach_ferry_serve_as_its_options(deploy):
+    documents = {document.get("kind"): document for document in deploy(*KUBERNETES_CASES["secured"])}
+    pod = documents["Deployment"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    environment = {env["name"]: env["value"] for env in container["env"]}
+    mounts = {mount["name"]: mount for mount in container["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    # Whole-directory mounts (no subPath), so renewed Secrets reach the running pod and ferry reloads them.
+    assert all("subPath" not in mount for mount in mounts.values())
+    assert volumes["tls"]["secret"]["secretName"] == "digits-tls"
+    assert environment["FERRY_TLS_CERT"] == mounts["tls"]["mountPath"] + "/tls.crt"
+    assert environment["FERRY_TLS_KEY"] == mounts["tls"]["mountPath"] + "/tls.key"
+    assert volumes["api-keys"]["secret"]["secretName"] == "digits-keys"
+    assert environment["FERRY_API_KEYS"] == mounts["api-keys"]["mountPath"] + "/api-keys"
+    assert all(mount["readOnly"] for name, mount in mounts.items() if name != "tmp")
+    http = next(port for port in documents["Service"]["spec"]["ports"] if port["name"] == "http")
+    assert http["appProtocol"] == "https"
+    # Prometheus scrapes /metrics with the Secret's metrics token.
+    endpoint = documents["ServiceMonitor"]["spec"]["endpoints"][0]
+    assert endpoint["authorization"] == {"type": "Bearer", "credentials": {"name": "digits-keys", "key": "metrics-token"}}
+
+    runtime, _ = deploy(*KSERVE_CASES["api-keys"])
+    container = runtime["spec"]["containers"][0]
+    assert {env["name"]: env["value"] for env in container["env"]}["FERRY_API_KEYS"] == "/etc/ferry/api-keys/api-keys"
+    assert any(volume.get("secret", {}).get("secretName") == "digits-keys" for volume in runtime["spec"]["volumes"])
+
+    (compose,) = deploy(*COMPOSE_CASES["secured"])
+    service = compose["services"][compose["name"]]
+    assert service["environment"]["FERRY_TLS_CERT"] == "/run/secrets/tls.crt"
+    assert service["environment"]["FERRY_API_KEYS"] == "/run/secrets/api-keys"
+    assert {secret["target"] for secret in service["secrets"]} == {"tls.crt", "tls.key", "api-keys"}
+    assert compose["secrets"]["digits-tls-tls-crt"] == {"file": "./digits-tls/tls.crt"}
+    assert service["healthcheck"]["test"][3].startswith("https://127.0.0.1:") and "--insecure" in service["healthcheck"]["test"]

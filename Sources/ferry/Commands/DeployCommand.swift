@@ -80,6 +80,18 @@ struct DeployCommand: AsyncParsableCommand {
     var grpc = false
 
     @Option(
+        help: ArgumentHelp(
+            "A TLS Secret (tls.crt, tls.key; cert-manager's) to serve HTTPS and gRPC over TLS with; probes switch to HTTPS. Compose: files NAME/tls.crt and NAME/tls.key.",
+            valueName: "secret"))
+    var tlsSecret: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A Secret whose 'api-keys' entry is the --api-keys file (and 'metrics-token', a key with the metrics scope, for the ServiceMonitor). Compose: the file NAME/api-keys.",
+            valueName: "secret"))
+    var apiKeySecret: String?
+
+    @Option(
         help: ArgumentHelp("The model repository the image holds: sizes the memory, and ferry.yaml is found next to it.", valueName: "path")
     )
     var repository: String?
@@ -144,6 +156,8 @@ struct DeployCommand: AsyncParsableCommand {
             request.prometheusOperator = prometheusOperator || (settings.prometheusOperator ?? false)
             request.kserveMode = kserveMode ?? settings.kserveMode ?? .serverless
             request.storageURI = storageUri ?? settings.storageURI
+            request.tlsSecret = tlsSecret
+            request.apiKeySecret = apiKeySecret
             request.environment =
                 settings.environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 + environment.map { pair in
