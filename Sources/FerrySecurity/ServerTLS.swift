@@ -55,6 +55,14 @@ public final class ServerTLS: Sendable {
         NIOSSLServerHandler(context: context.current)
     }
 
+    /// TLS 1.2's forward-secret AEAD suites only (TLS 1.3's are all AEAD):
+    /// no CBC, no RSA key exchange, no SHA-1 MACs, as Mozilla's intermediate
+    /// profile. NIOSSL's defaults would also offer RSA+AES and CBC suites.
+    static let cipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+
     static func makeContext(_ settings: TLSSettings, applicationProtocols: [String]) throws(FerryError) -> NIOSSLContext {
         func reading<T>(_ what: String, _ path: String, _ read: () throws -> T) throws(FerryError) -> T {
             do {
@@ -71,6 +79,7 @@ public final class ServerTLS: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
+        configuration.cipherSuites = Self.cipherSuites
         configuration.applicationProtocols = applicationProtocols
         if let caFile = settings.clientCAFile {
             let roots = try reading("client CA", caFile) { try NIOSSLCertificate.fromPEMFile(caFile) }
