@@ -37,6 +37,8 @@ public struct ServeConfiguration: Sendable {
     public var access = AccessSettings()
     /// One log line per request (`ferry.access`).
     public var accessLog = true
+    /// Whether logs are JSON lines (the access log then writes its own, faster).
+    public var logsJSON = false
     /// Where OpenTelemetry traces go (OTLP/HTTP); nil: no traces.
     public var otelEndpoint: String?
 
@@ -55,10 +57,12 @@ public struct FerryServer: Sendable {
 
     public let inference: InferenceServer
     let services: ServiceGroup
+    let accessLog: AccessLog
 
     /// Runs until a graceful shutdown (`stop()`, or SIGTERM/SIGINT when built
     /// with `stopsOnSignals`) has stopped every service in order.
     public func run() async throws {
+        defer { accessLog.flush() }
         try await services.run()
     }
 
@@ -103,7 +107,7 @@ public struct FerryServer: Sendable {
                     ? try ServerTLS(settings, applicationProtocols: ["http/1.1"], logger: securityLogger) : nil
             )
         }
-        let accessLog = AccessLog(enabled: configuration.accessLog)
+        let accessLog = AccessLog(enabled: configuration.accessLog, json: configuration.logsJSON)
         let tracing = try configuration.otelEndpoint.map { endpoint throws(FerryError) in
             try RequestTracing(endpoint: endpoint, serviceVersion: InferenceServer.version, logger: Logger(label: "ferry.traces"))
         }
@@ -167,6 +171,6 @@ public struct FerryServer: Sendable {
             logger: logger
         )
         group.maximumGracefulShutdownDuration = configuration.drainTimeout
-        return FerryServer(inference: server, services: ServiceGroup(configuration: group))
+        return FerryServer(inference: server, services: ServiceGroup(configuration: group), accessLog: accessLog)
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The id that ties a request's access-log line, its trace and the client's
 /// own logs together: the client's `X-Request-ID` (gRPC `x-request-id`) when
 /// it is a plain token, a new one otherwise.
@@ -10,13 +12,15 @@ public enum RequestID {
         return generate()
     }
 
-    /// 128 random bits as 32 hex digits, from two reads of the system generator.
+    /// 64 random bits drawn once per process, then a counter: 32 hex digits,
+    /// unique per process and unlikely to repeat across processes, with no
+    /// system call per request (an id is a name, not a secret).
     public static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
+        let count = counter.wrappingAdd(1, ordering: .relaxed).newValue
         let digits = Array("0123456789abcdef".utf8)
         var text = [UInt8](repeating: 0, count: 32)
-        for half in 0..<2 {
-            var bits = generator.next()
+        for (half, value) in [prefix, count].enumerated() {
+            var bits = value
             for i in 0..<16 {
                 text[half * 16 + 15 - i] = digits[Int(bits & 15)]
                 bits >>= 4
@@ -24,6 +28,9 @@ public enum RequestID {
         }
         return String(decoding: text, as: UTF8.self)
     }
+
+    private static let prefix = UInt64.random(in: .min ... .max)
+    private static let counter = Atomic<UInt64>(0)
 
     /// Letters, digits and `-_.:@/+=`: what request ids and trace ids are
     /// made of, and nothing that could split a log line or a header.

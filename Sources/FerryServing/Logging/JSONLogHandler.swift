@@ -25,7 +25,7 @@ public struct JSONLogHandler: LogHandler {
         var writer = JSONWriter()
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         writer.object { object in
-            object.member("time") { $0.string(Date().formatted(.iso8601)) }
+            object.member("time") { $0.string(utf8: UTCTimestamp.now()) }
             object.member("level") { $0.string(event.level.rawValue) }
             object.member("logger") { $0.string(label) }
             object.member("message") { $0.string(event.message.description) }

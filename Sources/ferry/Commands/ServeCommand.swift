@@ -188,6 +188,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.tls = security.tls
             configuration.access = security.access
             configuration.accessLog = accessLog
+            configuration.logsJSON = json
             configuration.otelEndpoint = otelEndpoint
             let server = try await FerryServer.build(
                 configuration, backend: try runtime.backend(), registry: registry, stopsOnSignals: true,
