@@ -2,6 +2,7 @@
 protocol, with NVIDIA's tritonclient: the fixed load scripts/profile-serving
 counts instructions for. Usage: profile-client.py grpc|http HOST:PORT COUNT"""
 
+import os
 import sys
 
 import numpy as np
@@ -19,6 +20,7 @@ if protocol == "grpc":
 else:
     tensor.set_data_from_numpy(data, binary_data=True)
     outputs = [httpclient.InferRequestedOutput("output", binary_data=True)]
+headers = {"authorization": f"Bearer {os.environ['FERRY_TOKEN']}"} if os.environ.get("FERRY_TOKEN") else None
 for _ in range(count):
-    client.infer("mlp", [tensor], outputs=outputs)
+    client.infer("mlp", [tensor], outputs=outputs, headers=headers)
 client.close()

@@ -74,10 +74,12 @@ public struct GRPCServerService: Service {
             tracing: tracing)
         let server = self.server
         let maxRequestBytes = self.maxRequestBytes
+        let traced = tracing != nil
         let transport = GRPCTransport(settings: settings) { stream in
             // ModelInfer and ModelStreamInfer never reach grpc-swift.
             try stream.addHandler(
-                InferStreamHandler(server: server, messageLimit: messageLimit, tensorLimit: maxRequestBytes, shutdown: streams),
+                InferStreamHandler(
+                    server: server, messageLimit: messageLimit, tensorLimit: maxRequestBytes, shutdown: streams, traced: traced),
                 position: .first)
         }
         let grpc = GRPCServer(transport: transport, services: Self.services(server: server, maxRequestBytes: maxRequestBytes))

@@ -22,26 +22,38 @@ public struct JSONWriter {
     /// Appends a JSON document written elsewhere (a stored response), as is.
     public mutating func embed(_ json: some Collection<UInt8>) { bytes.append(contentsOf: json) }
 
-    public mutating func string(_ text: String) { string(utf8: text.utf8) }
+    public mutating func string(_ text: String) {
+        var text = text
+        // A String is valid UTF-8: escaped in place, the runs between escapes copied whole.
+        text.withUTF8 { appendEscaped($0) }
+    }
 
     /// Writes a JSON string from UTF-8 bytes; invalid sequences become U+FFFD.
     public mutating func string(utf8 input: some Collection<UInt8>) {
+        string(String(decoding: input, as: UTF8.self))
+    }
+
+    private mutating func appendEscaped(_ text: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
-        let text = String(decoding: input, as: UTF8.self)
-        for byte in text.utf8 {
+        var start = 0
+        for index in 0..<text.count {
+            let byte = text[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[start..<index]))
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")
             case UInt8(ascii: "\\"): raw("\\\\")
             case 0x0A: raw("\\n")
             case 0x0D: raw("\\r")
             case 0x09: raw("\\t")
-            case 0..<0x20:
+            default:
                 raw("\\u00")
                 bytes.append(Self.hexDigits[Int(byte >> 4)])
                 bytes.append(Self.hexDigits[Int(byte & 0xF)])
-            default: bytes.append(byte)
             }
+            start = index + 1
         }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[start...]))
         bytes.append(UInt8(ascii: "\""))
     }
 

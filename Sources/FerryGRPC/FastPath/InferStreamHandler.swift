@@ -74,8 +74,12 @@ final class InferStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The call's trace span, when traces are exported (`StreamObserver` starts it).
     private var span: RequestSpan?
 
-    init(server: InferenceServer, messageLimit: Int, tensorLimit: Int, shutdown: GRPCStreamShutdown) {
+    /// Whether calls are traced: only then is the span looked up.
+    private let traced: Bool
+
+    init(server: InferenceServer, messageLimit: Int, tensorLimit: Int, shutdown: GRPCStreamShutdown, traced: Bool = false) {
         self.server = server
+        self.traced = traced
         self.tensorLimit = tensorLimit
         self.shutdown = shutdown
         self.reader = GRPCMessageReader(limit: messageLimit)
@@ -169,7 +173,7 @@ final class InferStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func begin(_ chosen: Mode, headers: HTTP2Frame.FramePayload.Headers, context: ChannelHandlerContext) {
         mode = chosen
-        span = (try? context.pipeline.syncOperations.handler(type: StreamObserver.self))?.record.span
+        if traced { span = (try? context.pipeline.syncOperations.handler(type: StreamObserver.self))?.record.span }
         if let value = headers.headers.first(name: "grpc-timeout") {
             guard let timeout = GRPCResponseFrames.timeout(value) else {
                 finish(code: 3, message: "grpc-timeout '\(value)' is not a timeout (1 to 8 digits and a unit: H, M, S, m, u or n)")

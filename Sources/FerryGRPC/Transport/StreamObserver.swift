@@ -34,13 +34,24 @@ final class StreamObserver: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .headers(let headers) where record.route.isEmpty:
             record.started = .now
-            record.route = String((headers.headers.first(name: ":path") ?? "").prefix(256))
-            record.requestID = RequestID.accept(headers.headers.first(name: "x-request-id"))
+            // One pass, names compared exactly: HTTP/2 header names are lowercase
+            // (NIOHTTP2 refuses others), and `first(name:)` per field compared
+            // every field case-insensitively, a tenth of this handler's cost.
+            var path = "", requestID: String?, traceparent: String?, tracestate: String?
+            for (name, value, _) in headers.headers {
+                switch name {
+                case ":path": path = value
+                case "x-request-id": requestID = value
+                case "traceparent": traceparent = value
+                case "tracestate": tracestate = value
+                default: break
+                }
+            }
+            record.route = String(path.prefix(256))
+            record.requestID = RequestID.accept(requestID)
             record.client = (context.channel.parent ?? context.channel).remoteAddress?.ipAddress
             if let tracing {
-                let span = tracing.start(
-                    String(record.route.dropFirst()), traceparent: headers.headers.first(name: "traceparent"),
-                    tracestate: headers.headers.first(name: "tracestate"))
+                let span = tracing.start(String(record.route.dropFirst()), traceparent: traceparent, tracestate: tracestate)
                 span.set("rpc.system", "grpc")
                 span.set("rpc.method", record.route)
                 span.set("ferry.request_id", record.requestID)
@@ -65,7 +76,7 @@ final class StreamObserver: ChannelDuplexHandler, RemovableChannelHandler {
                 headers.headers.add(name: "x-request-id", value: record.requestID)
             }
             if headers.endStream {
-                record.status = headers.headers.first(name: "grpc-status").flatMap { Int($0) } ?? 2
+                record.status = headers.headers.first { $0.name == "grpc-status" }.flatMap { Int($0.value) } ?? 2
                 finish()
             }
             context.write(wrapOutboundOut(.headers(headers)), promise: promise)
