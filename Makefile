@@ -18,7 +18,7 @@ all: build
 help:
 	@echo "make serve   build (release) and serve examples/models (HTTP 8000, gRPC 8001, metrics 8002)"
 	@echo "make test    install what is missing, build (release) and run every test"
-	@echo "make bench   in-process latency vs Python onnxruntime; ferry serve over HTTP and gRPC (perf_analyzer); JSON tensors vs orjson; CNN latency, JSON and batching vs raw ONNX Runtime"
+	@echo "make bench   in-process latency vs Python onnxruntime; ferry serve over HTTP and gRPC (perf_analyzer); JSON tensors vs orjson; CNN latency, JSON and batching vs raw ONNX Runtime; the cost of TLS, an API key and the access log"
 	@echo "make build   release build of ferry and the tests"
 	@echo "make profile instructions per request of ferry serve over gRPC and HTTP (callgrind)"
 	@echo "make deps    install ONNX Runtime $(shell sed -n 's/^VERSION=//p' scripts/install-onnxruntime) into .deps/ and the Debian packages builds and tests use"
@@ -79,6 +79,7 @@ bench: deps python-env conformance-env
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-serving
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-json
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-cnn
+	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-security
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-image
 
 # Instructions per request of ferry serve over gRPC and HTTP (callgrind); see
