@@ -33,8 +33,6 @@ public struct JSONWebKeySet: Sendable {
 
     private(set) var entries: [Entry] = []
 
-    public var count: Int { entries.count }
-
     public init(json: Data, file: String = "the JSON Web Key Set") throws(FerryError) {
         let document: JSONValue
         do {

@@ -1,12 +1,6 @@
 import FerryCore
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Requests per second a credential (or, without authentication, a client
 /// address) may send, written "200/s" or "600/m". The bucket holds one
 /// second's worth (at least one request), so a client may burst that much.
@@ -74,7 +68,7 @@ public final class RateLimiter: Sendable {
 
     /// Takes one request's token from `key`'s bucket; nil when taken, or the
     /// seconds until one will be there.
-    public func take(_ key: String, limit: RateLimit, now: UInt64 = RateLimiter.now()) -> Double? {
+    public func take(_ key: String, limit: RateLimit, now: UInt64 = SystemClock.monotonicNanoseconds()) -> Double? {
         guard limit.perSecond.isFinite else { return nil }
         return buckets.withLock { buckets in
             var bucket = buckets[key] ?? Bucket(tokens: limit.burst, updated: now, limit: limit)
@@ -93,11 +87,5 @@ public final class RateLimiter: Sendable {
             buckets[key] = bucket
             return (1 - bucket.tokens) / limit.perSecond
         }
-    }
-
-    public static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 }

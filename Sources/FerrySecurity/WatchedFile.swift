@@ -32,12 +32,12 @@ public final class WatchedFile<Value: Sendable>: Sendable {
         self.read = read
         self.logger = logger
         let fingerprints = paths.map(FileSystem.fingerprint(of:))
-        state = Mutex(State(value: try read(), fingerprints: fingerprints, checked: RateLimiter.now()))
+        state = Mutex(State(value: try read(), fingerprints: fingerprints, checked: SystemClock.monotonicNanoseconds()))
     }
 
     /// The value as of the files' last readable change.
     public var current: Value {
-        let now = RateLimiter.now()
+        let now = SystemClock.monotonicNanoseconds()
         let due = state.withLock { state -> [FileSystem.Fingerprint?]? in
             guard !state.reloading, now &- state.checked >= interval else { return nil }
             state.checked = now

@@ -11,11 +11,6 @@ import Synchronization
 #else
     import Foundation
 #endif
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// OpenTelemetry traces of requests, sent to a collector over OTLP/HTTP with
 /// JSON bodies (`--otel-endpoint`, spans to its `/v1/traces`). Each request
@@ -62,7 +57,7 @@ public final class RequestTracing: Service, Sendable {
     public func start(_ name: String, traceparent: String?, tracestate: String?) -> RequestSpan {
         let parent = TraceContext(traceparent: traceparent, tracestate: tracestate)
         let context = TraceContext(
-            traceID: parent?.traceID ?? TraceContext.randomID(bytes: 16), spanID: TraceContext.randomID(bytes: 8),
+            traceID: parent?.traceID ?? RandomIdentifier.hex(bytes: 16), spanID: RandomIdentifier.hex(bytes: 8),
             sampled: parent?.sampled ?? true, traceState: parent?.traceState)
         return RequestSpan(tracing: self, name: name, context: context, parentID: parent?.spanID)
     }
@@ -249,7 +244,7 @@ public final class RequestSpan: Sendable {
 
     private func child(_ name: String, from start: WallInstant, to end: WallInstant) -> FinishedSpan {
         FinishedSpan(
-            name: name, traceID: context.traceID, spanID: TraceContext.randomID(bytes: 8), parentID: context.spanID, traceState: nil,
+            name: name, traceID: context.traceID, spanID: RandomIdentifier.hex(bytes: 8), parentID: context.spanID, traceState: nil,
             kind: 1, start: start, end: max(start, end), attributes: [:], error: nil)
     }
 }
@@ -295,11 +290,7 @@ struct FinishedSpan: Sendable {
 public struct WallInstant: Sendable, Comparable {
     public var nanosecondsSinceEpoch: UInt64
 
-    public static func now() -> WallInstant {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return WallInstant(nanosecondsSinceEpoch: UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec))
-    }
+    public static func now() -> WallInstant { WallInstant(nanosecondsSinceEpoch: SystemClock.wallNanoseconds()) }
 
     public func advanced(by duration: Duration) -> WallInstant {
         let (seconds, attoseconds) = duration.components

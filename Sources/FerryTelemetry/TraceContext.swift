@@ -31,22 +31,6 @@ public struct TraceContext: Sendable, Equatable {
         self.traceState = traceState
     }
 
-    var traceparent: String { "00-\(traceID)-\(spanID)-\(sampled ? "01" : "00")" }
-
-    static func randomID(bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        while text.count < bytes * 2 {
-            var bits = generator.next()
-            for _ in 0..<16 where text.count < bytes * 2 {
-                text.append(digits[Int(bits & 15)])
-                bits >>= 4
-            }
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
-
     private static func isHex(_ text: Substring) -> Bool {
         text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }

@@ -34,3 +34,17 @@ extension RandomIdentifier {
         return String(decoding: text, as: UTF8.self)
     }
 }
+
+extension RandomIdentifier {
+    /// `bytes` random bytes from the system's generator as lowercase hex
+    /// (trace and span ids: 16 and 8 bytes).
+    public static func hex(bytes count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        while bytes.count < count {
+            withUnsafeBytes(of: generator.next()) { bytes += $0.prefix(count - bytes.count) }
+        }
+        return bytes.hexString
+    }
+}

@@ -95,9 +95,7 @@ extension StringProtocol {
 /// object (FoundationEssentials' ISO 8601 style costs microseconds a line).
 public enum UTCTimestamp {
     public static func now() -> [UInt8] {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        var seconds = time.tv_sec
+        var seconds = time_t(SystemClock.wallNanoseconds() / 1_000_000_000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         var text: [UInt8] = []
