@@ -172,6 +172,7 @@ let package = Package(
                 "FerryServing",
                 "FerryHTTP",
                 "FerryGRPC",
+                "FerryImage",
                 "FerryJobs",
                 "FerrySecurity",
                 "FerryTelemetry",

@@ -2,6 +2,9 @@
 #include "CFerrySystem.h"
 
 #include <pthread.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sched.h>
 #include <string.h>
 
@@ -24,6 +27,23 @@ int ferry_set_current_thread_batch_scheduling(void) {
     struct sched_param parameters = {0};
     return sched_setscheduler(0, SCHED_BATCH, &parameters);
 #else
+    return 0;
+#endif
+}
+
+int ferry_release_free_memory(void) {
+#if defined(__GLIBC__)
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
+}
+
+int ferry_limit_malloc_arenas(int count) {
+#if defined(__GLIBC__)
+    return mallopt(M_ARENA_MAX, count);
+#else
+    (void)count;
     return 0;
 #endif
 }

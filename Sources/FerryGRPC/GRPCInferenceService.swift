@@ -50,7 +50,8 @@ public struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleService
         request: Inference_ModelMetadataRequest,
         context: ServerContext
     ) async throws -> Inference_ModelMetadataResponse {
-        try mappingErrors {
+        await server.loadOnDemand(request.name)
+        return try mappingErrors {
             let model = try server.modelMetadata(request.name, version: request.version)
             var response = Inference_ModelMetadataResponse()
             response.name = model.name
@@ -107,7 +108,8 @@ public struct GRPCInferenceService: Inference_GRPCInferenceService.SimpleService
     }
 
     public func modelConfig(request: Inference_ModelConfigRequest, context: ServerContext) async throws -> Inference_ModelConfigResponse {
-        try mappingErrors {
+        await server.loadOnDemand(request.name)
+        return try mappingErrors {
             var response = Inference_ModelConfigResponse()
             response.config = try server.modelConfiguration(request.name, version: request.version).message
             return response

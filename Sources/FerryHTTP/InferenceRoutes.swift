@@ -35,6 +35,8 @@ struct InferenceRoutes {
         let buffer = try await request.body.collect(upTo: maxRequestBytes)
         let received = WallInstant.now()
         let body = buffer.withUnsafeReadableBytes { Data($0) }
+        // A raw binary body is shaped by the model's config, which a model not loaded yet does not have.
+        if request.headers[Self.headerLength] == "0" { await server.loadOnDemand(model) }
         let inference = try decode(body, headers: request.headers, model: model, version: version)
         let submitted = WallInstant.now()
         if let jobs, JobRoutes.prefersAsync(request.headers) {

@@ -17,18 +17,22 @@ struct MetadataRoutes {
             }
         }
         router.get("/v2/models/:model") { _, context in
-            try modelMetadata(context.parameters.decoded("model"), version: nil)
+            try await modelMetadata(context.parameters.decoded("model"), version: nil)
         }
         router.get("/v2/models/:model/versions/:version") { _, context in
-            try modelMetadata(context.parameters.decoded("model"), version: context.parameters.decoded("version"))
+            try await modelMetadata(context.parameters.decoded("model"), version: context.parameters.decoded("version"))
         }
         router.get("/v2/models/:model/config") { _, context in
-            let config = try server.modelConfiguration(try context.parameters.decoded("model"))
+            let name = try context.parameters.decoded("model")
+            await server.loadOnDemand(name)
+            let config = try server.modelConfiguration(name)
             return Response.json { $0.modelConfiguration(config) }
         }
         router.get("/v2/models/:model/versions/:version/config") { _, context in
+            let name = try context.parameters.decoded("model")
+            await server.loadOnDemand(name)
             let config = try server.modelConfiguration(
-                try context.parameters.decoded("model"),
+                name,
                 version: try context.parameters.decoded("version")
             )
             return Response.json { $0.modelConfiguration(config) }
@@ -44,7 +48,8 @@ struct MetadataRoutes {
         }
     }
 
-    private func modelMetadata(_ name: String, version: String?) throws -> Response {
+    private func modelMetadata(_ name: String, version: String?) async throws -> Response {
+        await server.loadOnDemand(name)
         let model = try server.modelMetadata(name, version: version)
         return Response.json { writer in
             writer.object { object in

@@ -108,13 +108,3 @@ final class PendingRequestGauges: Sendable {
             help: "Requests queued or running on a model version.")
     }
 }
-
-enum ProcessMemory {
-    /// Resident set size from /proc/self/statm (second field, in pages).
-    static func residentBytes() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
-}

@@ -38,7 +38,7 @@ struct TFServingRoutes {
                 try await status(target(context.parameters))
             }
             router.get("/v1/models/{model}\(suffix)/metadata") { _, context in
-                try metadata(target(context.parameters))
+                try await metadata(target(context.parameters))
             }
             // "{model}:predict", "{version}:predict": the method follows the last capture.
             for method in ["predict", "classify", "regress"] {
@@ -60,7 +60,8 @@ struct TFServingRoutes {
         return .json(Array(TFServingModelStatus.json(TFServingModelStatus.message(states))))
     }
 
-    private func metadata(_ target: Target) throws -> Response {
+    private func metadata(_ target: Target) async throws -> Response {
+        await server.loadOnDemand(target.model)
         let model = try server.modelMetadata(target.model, version: try version(of: target))
         return .json(Array(TFServingMetadata.json(name: target.model, version: model.servingVersion, signature: model.signature)))
     }
@@ -69,6 +70,7 @@ struct TFServingRoutes {
         let version = try version(of: target)
         let buffer = try await request.body.collect(upTo: maxRequestBytes)
         let body = buffer.withUnsafeReadableBytes { Data($0) }
+        await server.loadOnDemand(target.model)
         let signature = try server.modelMetadata(target.model, version: version).signature
         if method == "predict" {
             let predict = try TFServingPredict.request(body, signature: signature, model: target.model)

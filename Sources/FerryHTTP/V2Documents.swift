@@ -119,6 +119,16 @@ extension JSONWriter {
                     }
                 }
             }
+            object.member("memory_usage") { writer in
+                writer.list(stats.memoryBytes.map { [$0] } ?? []) { writer, bytes in
+                    writer.object { object in
+                        object.member("type") { $0.string("CPU") }
+                        object.member("id") { $0.integer(0) }
+                        object.member("byte_size") { $0.integer(UInt64(bytes)) }
+                    }
+                }
+            }
+            object.member("warmup_stats") { $0.duration(stats.warmup) }
         }
     }
 

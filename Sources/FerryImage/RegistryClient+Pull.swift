@@ -86,7 +86,7 @@ extension RegistryClient {
 
     /// GET of a manifest with every kind Ferry reads in `Accept`; returns its
     /// media type, bytes and digest, checked when asked for by digest.
-    private func fetchManifest(_ repository: String, _ reference: String, scopes: [String]) async throws(FerryError) -> (
+    func fetchManifest(_ repository: String, _ reference: String, scopes: [String]) async throws(FerryError) -> (
         String, Data, Digest
     ) {
         let response = try await retrying("fetching the manifest \(repository):\(reference)") { () async throws(FerryError) in
@@ -110,7 +110,7 @@ extension RegistryClient {
     /// size or digest differs from its descriptor is refused. Returns the
     /// bytes when `keep` (a config), nothing otherwise.
     @discardableResult
-    private func download(
+    func download(
         _ blob: Descriptor, title: String, repository: String, scopes: [String], into layout: OCILayout, keep: Bool = true
     ) async throws(FerryError) -> Data {
         try await retrying("downloading \(title)") { () async throws(FerryError) in

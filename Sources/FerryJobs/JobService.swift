@@ -79,6 +79,7 @@ public final class JobService: Service, Sendable {
             webhook = url
         }
         guard !state.withLock({ $0.stopping }) else { throw FerryError(.unavailable, "the server is shutting down") }
+        await server.loadOnDemand(model)
         _ = try server.prepare(request, model: model, version: version)
         let job = Job(
             id: RandomIdentifier.uuid(), model: model, version: version, created: Date(), webhook: webhook, owner: owner,

@@ -1,6 +1,7 @@
 import FerryCore
 import FerryGRPC
 import FerryHTTP
+import FerryImage
 import FerryJobs
 import FerrySecurity
 import FerryTelemetry
@@ -13,7 +14,8 @@ import UnixSignals
 /// What `ferry serve` is asked to run: the repository, where to listen, and
 /// the defaults for models without a config.
 public struct ServeConfiguration: Sendable {
-    public var repository: String
+    /// Model repositories, .onnx files and `oci://` model artifacts, served as one.
+    public var repositories: [String]
     public var host = "127.0.0.1"
     /// 0 picks a free port (reported through `onListening`).
     public var ports = ServerPorts()
@@ -42,7 +44,15 @@ public struct ServeConfiguration: Sendable {
     /// Where OpenTelemetry traces go (OTLP/HTTP); nil: no traces.
     public var otelEndpoint: String?
 
-    public init(repository: String) { self.repository = repository }
+    /// Loaded models may take this many bytes (measured); nil: no budget, every model loads at start.
+    public var memoryBudget: Int?
+    public var pinnedModels: Set<String> = []
+    /// Where `oci://` model artifacts are pulled to and kept across restarts.
+    public var modelCache = ModelCacheSettings()
+
+    public init(repository: String) { self.repositories = [repository] }
+
+    public init(repositories: [String]) { self.repositories = repositories }
 }
 
 /// The whole server `ferry serve` runs — models, async jobs, the HTTP, gRPC
@@ -123,13 +133,21 @@ public struct FerryServer: Sendable {
             logger.info("\(endpoint.rawValue) listening", metadata: ["address": "\(host):\(port)"].merging(extra) { $1 })
             onListening(endpoint, port)
         }
+        let paths = try await ModelSources.resolve(configuration.repositories, cache: configuration.modelCache, logger: logger)
+        if let budget = configuration.memoryBudget {
+            logger.info(
+                "memory budget", metadata: ["budget_bytes": "\(budget)", "pinned": "\(configuration.pinnedModels.sorted().joined(separator: ","))"])
+        }
         let manager = ModelManager(
-            repository: try ModelRepository(path: configuration.repository),
+            repository: try ModelRepository(paths: paths.paths),
             backend: backend,
             controlMode: configuration.modelControlMode,
             defaultInstanceCount: configuration.instances,
             defaultMaxBatchSize: configuration.defaultMaxBatchSize,
             defaultBatching: configuration.defaultBatching,
+            memoryBudget: configuration.memoryBudget,
+            pinnedModels: configuration.pinnedModels,
+            unavailableModels: paths.failures,
             logger: Logger(label: "ferry.models")
         )
         let server = InferenceServer(manager: manager)

@@ -154,12 +154,71 @@ public final class InferenceServer: Sendable {
             }
             model = try servingVersion(name, version)
         } catch {
-            completion(.failure(error))
+            if manager.loadsOnDemand(name) {
+                loadThenSubmit(
+                    request, name: name, version: version, started: started, attemptsLeft: 3, cancellation: cancellation,
+                    completion: completion)
+            } else {
+                completion(.failure(error))
+            }
             return
         }
+        if manager.memoryBudget != nil { model.markUsed() }
         submit(
             request, to: model, name: name, version: version, started: started, attemptsLeft: 3, cancellation: cancellation,
             completion: completion)
+    }
+
+    /// With a memory budget, a request for a model that is not loaded waits
+    /// for it to load instead of being refused, then runs as any other. A
+    /// model unloaded again before the request reached it loads again.
+    private func loadThenSubmit(
+        _ request: InferenceRequest,
+        name: String,
+        version: String?,
+        started: ContinuousClock.Instant,
+        attemptsLeft: Int,
+        cancellation: Cancellation?,
+        completion: @escaping @Sendable (Result<InferenceResponse, FerryError>) -> Void
+    ) {
+        let manager = manager
+        Task {
+            do throws(FerryError) {
+                try await manager.loadOnDemand(name)
+            } catch {
+                completion(.failure(error))
+                return
+            }
+            if cancellation?.isCancelled == true {
+                completion(.failure(FerryError(.cancelled, "the request was cancelled while model '\(name)' loaded")))
+                return
+            }
+            let model: LoadedModelVersion
+            do throws(FerryError) {
+                model = try servingVersion(name, version)
+            } catch {
+                if attemptsLeft > 1 && manager.loadsOnDemand(name) {
+                    loadThenSubmit(
+                        request, name: name, version: version, started: started, attemptsLeft: attemptsLeft - 1,
+                        cancellation: cancellation, completion: completion)
+                } else {
+                    completion(.failure(error))
+                }
+                return
+            }
+            model.markUsed()
+            submit(
+                request, to: model, name: name, version: version, started: started, attemptsLeft: attemptsLeft,
+                cancellation: cancellation, completion: completion)
+        }
+    }
+
+    /// With a memory budget, loads a model a client asks about (its metadata,
+    /// its config, an async job's check) as a request for it would; a failure
+    /// is left for the call that follows to report.
+    public func loadOnDemand(_ name: String) async {
+        guard manager.loadsOnDemand(name) else { return }
+        try? await manager.loadOnDemand(name)
     }
 
     /// A version picked just before a swap or unload retired it refuses the
@@ -211,7 +270,13 @@ public final class InferenceServer: Sendable {
                 do throws(FerryError) {
                     next = try servingVersion(name, version)
                 } catch {
-                    completion(.failure(error))
+                    if attemptsLeft > 1 && manager.loadsOnDemand(name) {
+                        loadThenSubmit(
+                            request, name: name, version: version, started: started, attemptsLeft: attemptsLeft - 1,
+                            cancellation: cancellation, completion: completion)
+                    } else {
+                        completion(.failure(error))
+                    }
                     return
                 }
                 guard next !== model, attemptsLeft > 1 else {

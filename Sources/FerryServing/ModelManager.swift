@@ -38,6 +38,25 @@ public actor ModelManager {
     /// actor is reentrant across awaits, so operations on one model are
     /// queued here to run one at a time.
     private var busy: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// `--model-memory-budget` in bytes: models load on their first request,
+    /// and idle ones are unloaded, least recently used first, to make room.
+    public nonisolated let memoryBudget: Int?
+    /// Models loaded at start and never unloaded to make room (`--pin-model`).
+    public nonisolated let pinnedModels: Set<String>
+    /// Resident memory each loaded model took, measured around its load.
+    private var residentBytes: [String: Int] = [:]
+    /// What a model measured when it last loaded: the estimate for its next load.
+    private var lastMeasured: [String: Int] = [:]
+    /// With a budget, loads run one at a time: each sees what the one before
+    /// it measured, and its own measurement is not mixed with another's.
+    private var budgetedLoadRunning = false
+    private var budgetedLoadWaiters: [CheckedContinuation<Void, Never>] = []
+    private let lifecycle = ModelLifecycleMetrics()
+    /// Models named at start whose files could not be had (an `oci://`
+    /// artifact that did not pull), with the reason; listed UNAVAILABLE.
+    private let missingModels: [String: String]
+    /// How long a load waits for models in use to go idle before it gives up.
+    private let roomWaitLimit: Duration
 
     public init(
         repository: ModelRepository,
@@ -47,8 +66,17 @@ public actor ModelManager {
         defaultMaxBatchSize: Int = ModelConfiguration.defaultMaxBatchSize,
         defaultBatching: ModelConfiguration.DynamicBatching = .init(),
         cores: Int = AvailableCores.count,
+        memoryBudget: Int? = nil,
+        pinnedModels: Set<String> = [],
+        roomWaitLimit: Duration = .seconds(60),
+        unavailableModels: [String: String] = [:],
         logger: Logger = Logger(label: "ferry.models")
     ) {
+        self.missingModels = unavailableModels
+        self.memoryBudget = memoryBudget
+        self.pinnedModels = pinnedModels
+        self.roomWaitLimit = roomWaitLimit
+        if let memoryBudget { lifecycle.recordBudget(memoryBudget) }
         self.defaultMaxBatchSize = defaultMaxBatchSize
         self.defaultBatching = defaultBatching
         self.cores = max(1, cores)
@@ -68,12 +96,25 @@ public actor ModelManager {
                 "directory skipped: its name is not a model name", metadata: ["directory": "\(ModelName.escaped(directory))",
                 "reason": "\(ModelName.problem(directory) ?? "")"])
         }
+        for (name, reason) in missingModels.sorted(by: { $0.key < $1.key }) where table.entry(name) == nil {
+            table.setState(name, .unavailable, reason: reason)
+        }
         let all = repository.modelNames()
-        let selected: [String]
+        var selected: [String]
         if controlMode == .explicit {
             selected = names.contains("*") ? all : names
+        } else if memoryBudget != nil {
+            // The others load on their first request.
+            selected = all.filter { pinnedModels.contains($0) }
         } else {
             selected = all
+        }
+        for name in pinnedModels.sorted() where !selected.contains(name) {
+            if all.contains(name) {
+                selected.append(name)
+            } else {
+                logger.warning("pinned model is not in the repository", metadata: ["model": "\(ModelName.escaped(name))"])
+            }
         }
         for name in selected {
             do throws(FerryError) {
@@ -105,6 +146,33 @@ public actor ModelManager {
     }
 
     static let unloadedReason = "unloaded"
+    static let evictedReason = "unloaded to stay within the memory budget; the next request loads it again"
+
+    /// Whether a request for `name` should wait for it to load rather than be
+    /// refused: with a memory budget, a model not loaded yet (except in
+    /// explicit mode, where the operator loads models), one unloaded to make
+    /// room, or one loading or unloading now.
+    public nonisolated func loadsOnDemand(_ name: String) -> Bool {
+        guard memoryBudget != nil else { return false }
+        guard let entry = table.entry(name) else {
+            return controlMode != .explicit && repository.modelNames().contains(name)
+        }
+        switch entry.state {
+        case .loading, .unloading: return true
+        case .unavailable: return entry.reason == Self.evictedReason
+        case .ready: return false
+        }
+    }
+
+    /// Loads a model a request is waiting for (see `loadsOnDemand`); returns
+    /// at once if it serves.
+    public func loadOnDemand(_ name: String) async throws(FerryError) {
+        if table.entry(name)?.state == .ready { return }
+        try await load(name)
+    }
+
+    /// Bytes the loaded models take, as measured when each loaded.
+    public var memoryUsed: Int { residentBytes.values.reduce(0, +) }
 
     /// Loads a model, or reloads it if its files changed. New versions are
     /// fully loaded before they replace the old ones; requests already running
@@ -113,7 +181,25 @@ public actor ModelManager {
         try ModelName.validate(name)
         await acquire(name)
         defer { release(name) }
+        if memoryBudget != nil { await acquireBudgetedLoad() }
+        defer { if memoryBudget != nil { releaseBudgetedLoad() } }
         try await performLoad(name)
+    }
+
+    private func acquireBudgetedLoad() async {
+        guard budgetedLoadRunning else {
+            budgetedLoadRunning = true
+            return
+        }
+        await withCheckedContinuation { budgetedLoadWaiters.append($0) }
+    }
+
+    private func releaseBudgetedLoad() {
+        guard !budgetedLoadWaiters.isEmpty else {
+            budgetedLoadRunning = false
+            return
+        }
+        budgetedLoadWaiters.removeFirst().resume()
     }
 
     /// Unloads a model: new requests are refused at once, running ones finish.
@@ -188,6 +274,13 @@ public actor ModelManager {
                 throw FerryError(.failedPrecondition, previous?.reason ?? "model '\(name)' failed to load")
             }
 
+            let toLoad = selected.filter { serving[$0] == nil || serving[$0]?.fingerprint != fingerprints[$0] }
+            if let memoryBudget, !toLoad.isEmpty {
+                // Before the first load only the files say how large a model is.
+                let estimate = lastMeasured[name] ?? toLoad.reduce(0) { $0 + Int(fingerprints[$1]?.modelFile?.size ?? 0) }
+                try await makeRoom(for: name, needed: estimate, budget: memoryBudget)
+            }
+            let loadStarted = ContinuousClock.now
             var loaded: [Int64: LoadedModelVersion] = [:]
             var failures: [String] = []
             for version in selected {
@@ -197,9 +290,15 @@ public actor ModelManager {
                 }
                 let file = entry.modelFile(version: version, defaultFilename: configuration.defaultModelFilename)!
                 do throws(FerryError) {
-                    loaded[version] = try await loadVersion(
-                        name: name, version: version, file: file, configuration: configuration, fingerprint: fingerprints[version]!
+                    // Freed pages go back first, so that the load's growth is its own.
+                    ProcessMemory.releaseFreeMemory()
+                    let before = ProcessMemory.residentBytes()
+                    let model = try await loadVersion(
+                        name: name, version: version, file: file, configuration: configuration, fingerprint: fingerprints[version]!,
+                        modelDirectory: entry.directory
                     )
+                    if let before, let after = ProcessMemory.residentBytes() { model.statistics.recordMemory(max(0, after - before)) }
+                    loaded[version] = model
                 } catch {
                     failures.append(error.message)
                 }
@@ -209,17 +308,31 @@ public actor ModelManager {
                 throw FerryError(.failedPrecondition, failures.joined(separator: "; "))
             }
             failedAttempts[name] = nil
+            if !toLoad.isEmpty { lifecycle.recordLoad(model: name, duration: ContinuousClock.now - loadStarted) }
+            // A model just loaded counts as just used: it is not the first to make room for the next.
+            for model in loaded.values where !serving.values.contains(where: { $0 === model }) { model.markUsed() }
             let replaced = table.publish(
                 name, ServingTable.Entry(state: .ready, reason: failures.joined(separator: "; "), versions: loaded))
             // Retire first, so a reloaded version number ends with its gauge at 1.
             retire((replaced?.versions ?? [:]).values.filter { old in !loaded.values.contains { $0 === old } })
             for (version, model) in loaded where serving[version] !== model {
                 ModelStateMetric.set(model: name, version: String(version), ready: true)
-                logger.info(
-                    "model version ready",
-                    metadata: ["model": "\(name)", "version": "\(version)", "instances": "\(model.executor.instanceCount)"]
-                )
+                let stats = model.statistics.snapshot
+                var metadata: Logger.Metadata = [
+                    "model": "\(name)", "version": "\(version)", "instances": "\(model.executor.instanceCount)",
+                    "resident_bytes": "\(stats.memoryBytes ?? 0)",
+                ]
+                if stats.warmup.count > 0 {
+                    metadata["warmup_runs"] = "\(stats.warmup.count)"
+                    metadata["warmup_ms"] = "\(stats.warmup.nanoseconds / 1_000_000)"
+                }
+                logger.info("model version ready", metadata: metadata)
             }
+            let measured = loaded.values.reduce(0) { $0 + ($1.statistics.snapshot.memoryBytes ?? 0) }
+            residentBytes[name] = measured
+            lastMeasured[name] = measured
+            lifecycle.recordResident(model: name, bytes: measured, used: memoryUsed)
+            if let memoryBudget, !toLoad.isEmpty { try await keepWithinBudget(after: name, budget: memoryBudget) }
         } catch {
             let shown = FerryError(error.code, repository.relativePaths(in: error.message), backendCode: error.backendCode)
             if serving.isEmpty {
@@ -234,15 +347,126 @@ public actor ModelManager {
     }
 
     private func performUnload(_ name: String) async throws(FerryError) {
-        guard let entry = table.entry(name) else {
+        guard table.entry(name) != nil else {
             _ = try repository.entry(named: name)  // unknown in the repository: say so
             return
         }
-        table.publish(name, ServingTable.Entry(state: .unloading, reason: "", versions: [:]))
-        for model in entry.versions.values { await model.executor.drain() }
-        for version in entry.versions.keys { ModelStateMetric.set(model: name, version: String(version), ready: false) }
+        // No variable here keeps the versions alive once `stop` has drained them.
+        let retired = Retired(table.publish(name, ServingTable.Entry(state: .unloading, reason: "", versions: [:])))
+        await Self.stop(retired)
         table.publish(name, ServingTable.Entry(state: .unavailable, reason: Self.unloadedReason, versions: [:]))
+        residentBytes[name] = nil
+        lifecycle.recordResident(model: name, bytes: 0, used: memoryUsed)
         logger.info("model unloaded", metadata: ["model": "\(name)"])
+    }
+
+    /// Versions taken out of the table, held only here until `stop` releases
+    /// them: a local variable of the caller would keep their sessions (and
+    /// the memory to give back) alive past the release.
+    private final class Retired: @unchecked Sendable {
+        var versions: [LoadedModelVersion]
+
+        init(_ versions: [LoadedModelVersion]) {
+            self.versions = versions
+            for model in versions { ModelStateMetric.set(model: model.name, version: String(model.version), ready: false) }
+        }
+
+        convenience init(_ entry: ServingTable.Entry?) { self.init(Array((entry?.versions ?? [:]).values)) }
+    }
+
+    /// Lets the versions' running requests finish, releases them, and hands
+    /// the memory they freed back to the system.
+    private static func stop(_ retired: Retired) async {
+        while let model = retired.versions.popLast() { await model.executor.drain() }
+        ProcessMemory.releaseFreeMemory()
+    }
+
+    // MARK: Memory budget
+
+    /// The loaded models as the budget sees them; `loading` (whose old
+    /// versions may still serve) counts as busy.
+    private func residents(loading: String) -> [MemoryBudget.Resident] {
+        residentBytes.map { name, bytes in
+            let versions = table.entry(name)?.versions.values.map { $0 } ?? []
+            return MemoryBudget.Resident(
+                name: name, bytes: bytes, lastUse: versions.map { $0.lastUse }.max() ?? 0,
+                busy: name == loading || busy[name] != nil || versions.contains { $0.executor.pending > 0 },
+                pinned: pinnedModels.contains(name))
+        }
+    }
+
+    /// Unloads idle models, least recently used first, until `needed` more
+    /// bytes fit; waits (up to `roomWaitLimit`) while models in use hold the room.
+    private func makeRoom(for name: String, needed: Int, budget: Int) async throws(FerryError) {
+        let deadline = ContinuousClock.now + roomWaitLimit
+        while true {
+            switch MemoryBudget(bytes: budget).decide(needed: needed, residents: residents(loading: name)) {
+            case .evict(let victims):
+                guard !victims.isEmpty else { return }
+                for victim in victims { await evict(victim, for: name) }
+            case .wait(let inUse):
+                guard ContinuousClock.now < deadline else {
+                    throw FerryError(
+                        .unavailable,
+                        "model '\(name)' (about \(Self.megabytes(needed))) does not fit in the memory budget of \(Self.megabytes(budget)) while models in use hold it (\(inUse.joined(separator: ", "))); try again"
+                    )
+                }
+                try? await Task.sleep(for: .milliseconds(5))
+            case .impossible(let fixed):
+                throw FerryError(
+                    .unavailable,
+                    "model '\(name)' (about \(Self.megabytes(needed))) cannot fit in the memory budget of \(Self.megabytes(budget))\(fixed > 0 ? " beside the pinned models (\(Self.megabytes(fixed)))" : "")"
+                )
+            }
+        }
+    }
+
+    /// After a load measured more than its estimate: unloads idle models
+    /// until the budget holds again. A model that alone takes more than the
+    /// budget leaves (pinned models aside) is unloaded again, with the reason.
+    private func keepWithinBudget(after name: String, budget: Int) async throws(FerryError) {
+        let bytes = residentBytes[name] ?? 0
+        let pinned = residentBytes.filter { $0.key != name && pinnedModels.contains($0.key) }.values.reduce(0, +)
+        if bytes + pinned > budget && !pinnedModels.contains(name) {
+            try await performUnload(name)
+            let reason =
+                "model '\(name)' takes \(Self.megabytes(bytes)) once loaded, more than the memory budget of \(Self.megabytes(budget)) leaves it"
+            table.setState(name, .unavailable, reason: reason)
+            logger.error("model unloaded: it does not fit in the memory budget", metadata: ["model": "\(name)", "bytes": "\(bytes)"])
+            throw FerryError(.unavailable, reason)
+        }
+        guard memoryUsed > budget else { return }
+        if case .evict(let victims) = MemoryBudget(bytes: budget).decide(needed: 0, residents: residents(loading: name)) {
+            for victim in victims { await evict(victim, for: name) }
+        }
+        if memoryUsed > budget {
+            logger.warning(
+                "memory budget exceeded until models in use go idle", metadata: ["used_bytes": "\(memoryUsed)", "budget_bytes": "\(budget)"])
+        }
+    }
+
+    /// Unloads an idle model to make room for `loading`; one that took a
+    /// request since it was chosen stays.
+    private func evict(_ victim: String, for loading: String) async {
+        guard busy[victim] == nil, table.entry(victim).map(Self.isIdle) == true else { return }
+        await acquire(victim)
+        defer { release(victim) }
+        let retired = Retired(table.publish(victim, ServingTable.Entry(state: .unloading, reason: Self.evictedReason, versions: [:])))
+        await Self.stop(retired)
+        table.publish(victim, ServingTable.Entry(state: .unavailable, reason: Self.evictedReason, versions: [:]))
+        let bytes = residentBytes.removeValue(forKey: victim) ?? 0
+        lifecycle.recordEviction(model: victim, used: memoryUsed)
+        logger.info(
+            "model unloaded to make room", metadata: ["model": "\(victim)", "for": "\(loading)", "freed_bytes": "\(bytes)"])
+    }
+
+    private static func isIdle(_ entry: ServingTable.Entry) -> Bool {
+        entry.state == .ready && entry.versions.values.allSatisfy { $0.executor.pending == 0 }
+    }
+
+    static func megabytes(_ bytes: Int) -> String {
+        let tenths = (bytes + 52_428) / 104_858
+        return "\(tenths / 10).\(tenths % 10) MB"
     }
 
     /// One pass of poll mode: load new models, reload changed ones, unload removed ones.
@@ -255,7 +479,8 @@ public actor ModelManager {
                 logger.debug("poll: model not loaded", metadata: ["model": "\(name)", "reason": "\(error.message)"])
             }
         }
-        for name in table.all.keys where !present.contains(name) && table.entry(name)?.reason != Self.unloadedReason {
+        for name in table.all.keys
+        where !present.contains(name) && table.entry(name)?.reason != Self.unloadedReason && missingModels[name] == nil {
             try? await unload(name)
         }
     }
@@ -290,7 +515,8 @@ public actor ModelManager {
         version: Int64,
         file: String,
         configuration: ModelConfiguration,
-        fingerprint: VersionFingerprint
+        fingerprint: VersionFingerprint,
+        modelDirectory: String?
     ) async throws(FerryError) -> LoadedModelVersion {
         let backend = backend
         let defaultMaxBatchSize = defaultMaxBatchSize
@@ -324,7 +550,10 @@ public actor ModelManager {
                 try backend.loadModel(atPath: file, name: name, suggestedThreads: plan.threads)
             }
             completed.instanceCount = instances
-            return LoadedModelVersion(name: name, version: version, configuration: completed, sessions: sessions, fingerprint: fingerprint)
+            let warmup = try WarmupRunner.run(completed, on: sessions, modelDirectory: modelDirectory)
+            let model = LoadedModelVersion(name: name, version: version, configuration: completed, sessions: sessions, fingerprint: fingerprint)
+            model.statistics.recordWarmup(warmup)
+            return model
         }
     }
 
@@ -355,9 +584,7 @@ public actor ModelManager {
     /// Old versions stop taking requests (they are no longer in the table) and
     /// are released once their running requests finish.
     private func retire(_ versions: some Sequence<LoadedModelVersion>) {
-        for model in versions {
-            ModelStateMetric.set(model: model.name, version: String(model.version), ready: false)
-            Task { await model.executor.drain() }
-        }
+        let retired = Retired(Array(versions))
+        Task { await Self.stop(retired) }
     }
 }

@@ -7,7 +7,7 @@ struct Ferry: AsyncParsableCommand {
         abstract: "Convert, serve, package and deploy models.",
         version: "0.1.0",
         subcommands: [
-            ServeCommand.self, ConvertCommand.self, InferCommand.self, BenchCommand.self, InspectCommand.self, BuildCommand.self, PushCommand.self,
+            ServeCommand.self, ConvertCommand.self, InferCommand.self, BenchCommand.self, InspectCommand.self, BuildCommand.self, PushCommand.self, PushModelCommand.self,
             DeployCommand.self, HealthCommand.self, APIKeyCommand.self,
         ]
     )

@@ -1,4 +1,5 @@
 import FerryCore
+import Synchronization
 
 /// One version of a model, loaded and serving: its configuration, its
 /// instances, and its statistics.
@@ -16,6 +17,10 @@ public final class LoadedModelVersion: Sendable {
     let executor: ModelExecutor
     let statistics: StatisticsRecorder
     let metrics: ModelMetrics
+    /// `useClock`'s value at the last request: the memory budget unloads the
+    /// least recently used model first.
+    private let lastUseTick = Atomic<UInt64>(0)
+    private static let useClock = Atomic<UInt64>(0)
 
     init(
         name: String,
@@ -43,6 +48,14 @@ public final class LoadedModelVersion: Sendable {
             statistics.recordExecution(batchSize: rows, compute: compute)
             metrics.recordExecution(batchSize: rows)
         }
+    }
+}
+
+extension LoadedModelVersion {
+    var lastUse: UInt64 { lastUseTick.load(ordering: .relaxed) }
+
+    func markUsed() {
+        lastUseTick.store(Self.useClock.add(1, ordering: .relaxed).newValue, ordering: .relaxed)
     }
 }
 

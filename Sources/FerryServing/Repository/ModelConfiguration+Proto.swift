@@ -70,6 +70,7 @@ extension ModelConfiguration {
         }
         if !message.defaultModelFilename.isEmpty { defaultModelFilename = message.defaultModelFilename }
         parameters = message.parameters.mapValues { $0.stringValue }
+        warmups = try message.modelWarmup.map { warmup throws(FerryError) in try Self.warmup(warmup, fail) }
         _ = try versionLabels()
     }
 
@@ -87,6 +88,34 @@ extension ModelConfiguration {
         }
         if let bad = dims.first(where: { $0 < -1 || $0 == 0 }) { throw fail("\(field) '\(name)' dims", "has \(bad)") }
         return Tensor(name: name, datatype: datatype, dims: dims.map { Int($0) }, reshape: reshape.map { $0.map { Int($0) } })
+    }
+
+    private static func warmup(_ sample: Inference_ModelWarmup, _ fail: (String, String) -> FerryError) throws(FerryError) -> Warmup {
+        guard !sample.name.isEmpty else { throw fail("model_warmup", "has an entry without a name") }
+        let field = "model_warmup '\(sample.name)'"
+        guard !sample.inputs.isEmpty else { throw fail(field, "has no inputs") }
+        let inputs = try sample.inputs.keys.sorted().map { name throws(FerryError) -> Warmup.Input in
+            let input = sample.inputs[name]!
+            guard let datatype = DataType(triton: input.dataType) else {
+                throw fail("\(field) input '\(name)' data_type", "is \(input.dataType); it must be one of TYPE_BOOL … TYPE_STRING, TYPE_BF16")
+            }
+            if let bad = input.dims.first(where: { $0 < 0 }) {
+                throw fail("\(field) input '\(name)' dims", "has \(bad); warmup shapes must be fixed")
+            }
+            let values: Warmup.Values
+            switch input.inputDataType {
+            case .zeroData?: values = .zero
+            case .randomData?: values = .random
+            case .inputDataFile(let file)?:
+                guard !file.isEmpty, !file.hasPrefix("/"), !file.split(separator: "/").contains("..") else {
+                    throw fail("\(field) input '\(name)' input_data_file", "is '\(file)'; it must name a file inside the model's warmup directory")
+                }
+                values = .file(file)
+            case nil: throw fail("\(field) input '\(name)'", "sets none of zero_data, random_data, input_data_file")
+            }
+            return Warmup.Input(name: name, datatype: datatype, dims: input.dims.map { Int($0) }, values: values)
+        }
+        return Warmup(name: sample.name, batchSize: Int(sample.batchSize), inputs: inputs, count: Int(sample.count))
     }
 
     /// The configuration as Triton's `ModelConfig` message (gRPC `ModelConfig`).
@@ -137,6 +166,24 @@ extension ModelConfiguration {
             batching.defaultQueuePolicy.allowTimeoutOverride = policy.allowTimeoutOverride
             batching.defaultQueuePolicy.maxQueueSize = policy.maxQueueSize
             message.dynamicBatching = batching
+        }
+        message.modelWarmup = warmups.map { warmup in
+            var sample = Inference_ModelWarmup()
+            sample.name = warmup.name
+            sample.batchSize = UInt32(clamping: warmup.batchSize)
+            sample.count = UInt32(clamping: warmup.count)
+            for input in warmup.inputs {
+                var value = Inference_ModelWarmup.Input()
+                value.dataType = input.datatype.tritonType
+                value.dims = input.dims.map { Int64($0) }
+                switch input.values {
+                case .zero: value.zeroData = true
+                case .random: value.randomData = true
+                case .file(let file): value.inputDataFile = file
+                }
+                sample.inputs[input.name] = value
+            }
+            return sample
         }
         message.parameters = parameters.mapValues { value in
             var parameter = Inference_ModelParameter()

@@ -70,6 +70,8 @@ public struct ModelConfiguration: Sendable, Hashable {
     public var dynamicBatching: DynamicBatching?
     public var defaultModelFilename: String
     public var parameters: [String: String]
+    /// `model_warmup`: samples run on every instance before the version is ready.
+    public var warmups: [Warmup] = []
 
     public init(
         name: String,

@@ -61,6 +61,10 @@ public enum MetricsBuckets {
     public static let durations: [String: [Duration]] = [
         ModelMetrics.queueTimeLabel: durationBuckets,
         ModelMetrics.computeTimeLabel: durationBuckets,
+        ModelLifecycleMetrics.loadTimeLabel: [
+            .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+        ],
     ]
     public static let values: [String: [Double]] = [ModelMetrics.batchSizeLabel: [1, 2, 4, 8, 16, 32, 64, 128, 256]]
 

@@ -46,6 +46,10 @@ public struct ModelStatistics: Sendable, Hashable {
     public var computeInfer = StatisticDuration()
     public var computeOutput = StatisticDuration()
     public var batches: [BatchStatistics] = []
+    /// `model_warmup` runs before the version became ready, over all instances.
+    public var warmup = StatisticDuration()
+    /// Resident memory the version took when it loaded (Triton's `memory_usage`, CPU); nil if not measured.
+    public var memoryBytes: Int?
 
     public init(name: String, version: String) {
         self.name = name
@@ -96,6 +100,14 @@ final class StatisticsRecorder: Sendable {
                 stats.batches.sort { $0.batchSize < $1.batchSize }
             }
         }
+    }
+
+    func recordWarmup(_ warmup: StatisticDuration) {
+        state.withLock { $0.warmup = warmup }
+    }
+
+    func recordMemory(_ bytes: Int) {
+        state.withLock { $0.memoryBytes = bytes }
     }
 
     func recordFailure(total: Duration) {

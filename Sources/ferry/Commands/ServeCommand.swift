@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryCore
 import FerryHTTP
+import FerryImage
 import FerryServer
 import FerryServing
 import Logging
@@ -19,14 +20,16 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve a model repository over the Open Inference Protocol (KServe v2).",
         discussion: """
             REPOSITORY is a Triton-layout model repository (NAME/config.pbtxt optional, \
-            NAME/VERSION/model.onnx) or a single .onnx file. HTTP/REST on --http-port, gRPC on --grpc-port, \
+            NAME/VERSION/model.onnx), a single .onnx file, a model artifact oci://REGISTRY/NS/NAME:TAG|@DIGEST \
+            (pushed with ferry push-model; pulled into --model-cache), or a .yaml file listing them under models:. \
+            Several are served as one. HTTP/REST on --http-port, gRPC on --grpc-port, \
             Prometheus metrics on --metrics-port (0 picks a free port and logs it). \
             Every option can also be set as FERRY_<OPTION> (e.g. FERRY_HTTP_PORT).
             """
     )
 
-    @Argument(help: ArgumentHelp("The model repository or .onnx file.", valueName: "repository"))
-    var repository: String
+    @Argument(help: ArgumentHelp("Model repositories, .onnx files, oci:// model artifacts or .yaml lists of them.", valueName: "repository"))
+    var repositories: [String]
 
     @Option(help: "Address to listen on (0.0.0.0 for every interface).")
     var host = Environment.string("FERRY_HOST") ?? "127.0.0.1"
@@ -105,6 +108,34 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var defaultMaxBatchSize = Environment.int("FERRY_DEFAULT_MAX_BATCH_SIZE") ?? ModelConfiguration.defaultMaxBatchSize
 
+    @Option(
+        name: .customLong("model-memory-budget"),
+        help: ArgumentHelp(
+            "Memory the loaded models may take (e.g. 2GiB): models load on their first request, and idle ones are unloaded, least recently used first, to make room.",
+            valueName: "size"))
+    var memoryBudgetOption: String?
+
+    var memoryBudget: String? { memoryBudgetOption ?? Environment.string("FERRY_MODEL_MEMORY_BUDGET") }
+
+    @Option(name: .customLong("pin-model"), help: ArgumentHelp("With a memory budget: a model loaded at start and never unloaded to make room (repeatable).", valueName: "name"))
+    var pinnedModels: [String] = Environment.list("FERRY_PIN_MODEL")
+
+    @Option(
+        name: .customLong("model-cache"),
+        help: ArgumentHelp("Where oci:// model artifacts are pulled and kept (default: $XDG_CACHE_HOME/ferry/models or ~/.cache/ferry/models).", valueName: "dir"))
+    var modelCacheOption: String?
+
+    var modelCache: String? { modelCacheOption ?? Environment.string("FERRY_MODEL_CACHE") }
+
+    @Flag(name: .customLong("insecure-registry"), help: "Pull oci:// model artifacts over plain HTTP from registries not on loopback.")
+    var insecureRegistry = Environment.string("FERRY_INSECURE_REGISTRY") == "1"
+
+    @Option(
+        help: ArgumentHelp(
+            "malloc arenas (0: glibc's default of 8 per core). Few arenas let memory freed by an unloaded model be reused and returned.",
+            valueName: "count"))
+    var mallocArenas = Environment.int("FERRY_MALLOC_ARENAS") ?? 2
+
     @Flag(inversion: .prefixedNo, help: "One log line per request (logger ferry.access), with its id, route, model, status, duration and bytes.")
     var accessLog = Environment.string("FERRY_ACCESS_LOG") != "0"
 
@@ -147,6 +178,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--preferred-batch-size must be 1…--default-max-batch-size (\(defaultMaxBatchSize))")
         }
         guard ["auto", "text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be auto, text or json") }
+        guard !repositories.isEmpty else { throw ValidationError("give at least one model repository, .onnx file or oci:// model") }
+        guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
+        if let memoryBudget {
+            do { _ = try ByteCount.parse(memoryBudget) } catch { throw ValidationError("--model-memory-budget: \(error.message)") }
+        }
+        if !pinnedModels.isEmpty && memoryBudget == nil { throw ValidationError("--pin-model needs --model-memory-budget") }
     }
 
     /// `dynamic_batching` for models completed without a config.pbtxt.
@@ -161,6 +198,8 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before any thread is started: threads made later get arenas under the cap.
+        if mallocArenas > 0 { ProcessMemory.limitAllocatorArenas(mallocArenas) }
         let json = logFormat == "json" || (logFormat == "auto" && !StandardStreams.errorIsTerminal)
         LoggingSystem.bootstrap { label in
             json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
@@ -170,7 +209,13 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(makeMetricsFactory(registry: registry))
 
         try await reportingFailures {
-            var configuration = ServeConfiguration(repository: repository)
+            var configuration = ServeConfiguration(repositories: repositories)
+            configuration.memoryBudget = try memoryBudget.map { text throws(FerryError) in try ByteCount.parse(text) }
+            configuration.pinnedModels = Set(pinnedModels)
+            var cache = ModelCacheSettings(directory: modelCache)
+            cache.insecure = insecureRegistry
+            cache.credentials = { DockerConfig.credentials(for: $0) }
+            configuration.modelCache = cache
             configuration.host = host
             configuration.ports = ServerPorts(http: httpPort, grpc: grpcPort, metrics: metricsPort)
             configuration.modelControlMode = modelControlMode

@@ -1,0 +1,41 @@
+import CFerrySystem
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The process's memory as the kernel counts it, and the two allocator
+/// settings that decide whether memory freed by an unloaded model comes back.
+public enum ProcessMemory {
+    /// Resident set size from /proc/self/statm (second field, in pages).
+    public static func residentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Hands freed heap pages back to the kernel. glibc keeps what a model's
+    /// sessions freed in its arenas for reuse, so without this an unloaded
+    /// model's memory stays resident (a 4 MB model: RSS 75 → 99 MB over 20
+    /// unload/load cycles).
+    public static func releaseFreeMemory() {
+        _ = ferry_release_free_memory()
+    }
+
+    /// Caps glibc's malloc arenas. glibc gives each new thread that contends
+    /// for the heap an arena of its own, up to 8 per core; every load runs on
+    /// a new thread, and memory freed in one arena is never reused by another,
+    /// so a server that loads and unloads models kept growing (the same 20
+    /// cycles: RSS 75 → 99 MB with glibc's default, 74 → 78 MB with 2 arenas).
+    /// Must run before the server starts its threads.
+    public static func limitAllocatorArenas(_ count: Int) {
+        _ = ferry_limit_malloc_arenas(Int32(clamping: max(1, count)))
+    }
+}
