@@ -69,6 +69,32 @@ extension JSONWriter {
                     }
                 }
             }
+            object.member("model_warmup") { writer in
+                writer.list(config.warmups) { writer, warmup in
+                    writer.object { object in
+                        object.member("name") { $0.string(warmup.name) }
+                        object.member("batch_size") { $0.integer(warmup.batchSize) }
+                        object.member("count") { $0.integer(warmup.count) }
+                        object.member("inputs") { writer in
+                            writer.object { inputs in
+                                for input in warmup.inputs {
+                                    inputs.member(input.name) { writer in
+                                        writer.object { object in
+                                            object.member("data_type") { $0.string("TYPE_" + input.datatype.tritonName) }
+                                            object.member("dims") { $0.list(input.dims) { $0.integer($1) } }
+                                            switch input.values {
+                                            case .zero: object.member("zero_data") { $0.bool(true) }
+                                            case .random: object.member("random_data") { $0.bool(true) }
+                                            case .file(let file): object.member("input_data_file") { $0.string(file) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 

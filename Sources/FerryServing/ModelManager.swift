@@ -297,6 +297,8 @@ public actor ModelManager {
                         name: name, version: version, file: file, configuration: configuration, fingerprint: fingerprints[version]!,
                         modelDirectory: entry.directory
                     )
+                    // What the load freed (the file's bytes once parsed) is handed back before measuring what it kept.
+                    ProcessMemory.releaseFreeMemory()
                     if let before, let after = ProcessMemory.residentBytes() { model.statistics.recordMemory(max(0, after - before)) }
                     loaded[version] = model
                 } catch {
