@@ -35,18 +35,31 @@ enum ComposeManifest {
             secrets.append(("\(secret)-api-keys", ["file": .string("./\(secret)/api-keys")]))
             serviceSecrets.append(["source": .string("\(secret)-api-keys"), "target": "api-keys", "mode": 0o400])
         }
+        if let secret = request.registrySecret {
+            secrets.append(("\(secret)-config-json", ["file": .string("./\(secret)/config.json")]))
+            serviceSecrets.append([
+                "source": .string("\(secret)-config-json"), "target": .string(DeploymentRequest.registryConfigDirectory + "/config.json"),
+                "mode": 0o400,
+            ])
+        }
         // The container checks itself over loopback: its own certificate need not verify there.
         let healthURL = request.tlsSecret == nil ? "http://127.0.0.1:\(ports.http)" : "https://127.0.0.1:\(ports.http)"
         var healthTest: [ManifestNode] = ["CMD", "/usr/local/bin/ferry", "health", .string(healthURL), "--timeout", "4"]
         if request.tlsSecret != nil { healthTest.append("--insecure") }
+        let entrypoint: ManifestNode? = request.artifactCommand(ports: ports).map { .list($0.map(ManifestNode.string)) }
+        let cacheVolumes: ManifestNode? = request.modelArtifacts.isEmpty ? nil : .list([.string("model-cache:\(DeploymentRequest.modelCacheDirectory)")])
         let service: ManifestNode = .map([
             ("image", .string(request.image)),
+            // The image's entrypoint serves /models; with artifacts the whole command line is replaced.
+            ("entrypoint", entrypoint),
             ("ports", [port(ports.http), port(ports.grpc), port(ports.metrics)]),
             ("environment", .map(environment)),
             ("secrets", serviceSecrets.isEmpty ? nil : .list(serviceSecrets)),
             ("user", "65532:65532"),
             ("read_only", true),
             ("tmpfs", ["/tmp"]),
+            // A named volume: pulled artifacts stay across restarts and updates.
+            ("volumes", cacheVolumes),
             ("stop_signal", "SIGTERM"),
             // Longer than ferry's drain, so requests in flight finish before SIGKILL.
             ("stop_grace_period", .string("\(request.drainTimeout + 10)s")),
@@ -82,6 +95,7 @@ enum ComposeManifest {
         return .map([
             ("name", .string(request.name)), ("services", .map([(request.name, service)])),
             ("secrets", secrets.isEmpty ? nil : .map(secrets)),
+            ("volumes", request.modelArtifacts.isEmpty ? nil : .map([("model-cache", .map([]))])),
         ])
     }
 }

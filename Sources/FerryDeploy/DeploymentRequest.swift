@@ -63,6 +63,12 @@ public struct DeploymentRequest: Sendable {
     /// `metrics-token` entry, a key with the `metrics` scope, is what the
     /// ServiceMonitor scrapes with.
     public var apiKeySecret: String?
+    /// Model artifacts (`oci://…`) the pods pull themselves at start, into a
+    /// cache on an emptyDir, instead of serving the image's own `/models`.
+    public var modelArtifacts: [String] = []
+    /// A Secret of type kubernetes.io/dockerconfigjson with the credentials
+    /// for the artifacts' registry (Compose: the file NAME/config.json).
+    public var registrySecret: String?
 
     public init(target: Target, image: String, name: String, cpu: ResourceQuantity) {
         self.target = target
@@ -105,7 +111,7 @@ public struct DeploymentRequest: Sendable {
                 "--name '\(name)' must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most \(target == .kserve ? 45 : 63) characters"
             )
         }
-        for (option, secret) in [("--tls-secret", tlsSecret), ("--api-key-secret", apiKeySecret)] {
+        for (option, secret) in [("--tls-secret", tlsSecret), ("--api-key-secret", apiKeySecret), ("--registry-secret", registrySecret)] {
             if let secret, !Self.isDNSSubdomain(secret) {
                 throw fail("\(option) '\(secret)' must be a Secret's name: lowercase letters, digits, '-' and '.', at most 253 characters")
             }
@@ -161,6 +167,35 @@ public struct DeploymentRequest: Sendable {
         guard (1...100).contains(cpuUtilization) else { throw fail("--cpu-utilization must be a percentage from 1 to 100") }
         guard pendingRequests >= 1 else { throw fail("--pending-requests must be at least 1") }
         if storageURI != nil && target != .kserve { throw fail("--storage-uri is for --target kserve") }
+        for artifact in modelArtifacts {
+            let reference = artifact.dropFirst(Self.artifactScheme.count)
+            guard artifact.hasPrefix(Self.artifactScheme), reference.contains("/"), !reference.contains(where: \.isWhitespace) else {
+                throw fail("--model '\(artifact)' must be a model artifact oci://REGISTRY/REPOSITORY[:TAG|@DIGEST], as ferry push-model prints it")
+            }
+        }
+        if !modelArtifacts.isEmpty && storageURI != nil {
+            throw fail(
+                "give either --model oci://… (ferry pulls the artifacts itself) or --storage-uri (KServe's storage initializer fills /mnt/models), not both"
+            )
+        }
+        if registrySecret != nil && modelArtifacts.isEmpty { throw fail("--registry-secret is for pulling --model artifacts") }
+    }
+
+    static let artifactScheme = "oci://"
+
+    /// Where the pods keep the artifacts they pull (an emptyDir; a volume in Compose, kept across restarts).
+    static let modelCacheDirectory = "/var/cache/ferry/models"
+    /// Where the registry credentials are mounted, as Docker's config directory.
+    static let registryConfigDirectory = "/etc/ferry/registry"
+
+    /// The command line that serves the artifacts, replacing the image's
+    /// entrypoint (which serves `/models`); nil without artifacts.
+    func artifactCommand(ports: ServerPorts) -> [String]? {
+        guard !modelArtifacts.isEmpty else { return nil }
+        return ["/usr/local/bin/ferry", "serve"] + modelArtifacts + [
+            "--host", "0.0.0.0", "--model-cache", Self.modelCacheDirectory, "--http-port", String(ports.http), "--grpc-port",
+            String(ports.grpc), "--metrics-port", String(ports.metrics),
+        ]
     }
 
     /// RFC 1035 labels (Service names): `[a-z]([-a-z0-9]*[a-z0-9])?`.

@@ -24,15 +24,22 @@ enum KServeManifests {
     static func servingRuntime(_ request: DeploymentRequest) -> ManifestNode {
         var arguments: [ManifestNode] = []
         var command: ManifestNode?
-        if request.storageURI != nil {
-            // KServe's storage initializer puts the repository in /mnt/models.
-            command = ["/usr/local/bin/ferry"]
-            arguments = ["serve", "/mnt/models", "--host", "0.0.0.0"]
+        let ports = ServerPorts(http: httpPort, grpc: grpcPort, metrics: request.ports.metrics)
+        if let serving = request.artifactCommand(ports: ports) {
+            // Ferry pulls the artifacts itself: no storage initializer, no storageUri.
+            command = [.string(serving[0])]
+            arguments = serving.dropFirst().map(ManifestNode.string)
+        } else {
+            if request.storageURI != nil {
+                // KServe's storage initializer puts the repository in /mnt/models.
+                command = ["/usr/local/bin/ferry"]
+                arguments = ["serve", "/mnt/models", "--host", "0.0.0.0"]
+            }
+            arguments += [
+                "--http-port", .string(String(httpPort)), "--grpc-port", .string(String(grpcPort)), "--metrics-port",
+                .string(String(request.ports.metrics)),
+            ]
         }
-        arguments += [
-            "--http-port", .string(String(httpPort)), "--grpc-port", .string(String(grpcPort)), "--metrics-port",
-            .string(String(request.ports.metrics)),
-        ]
         var container = KubernetesManifests.container(
             request, name: "kserve-container", ports: request.ports, probes: false, arguments: .list(arguments), command: command)
         if case .map(var members) = container {

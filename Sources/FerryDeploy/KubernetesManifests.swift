@@ -90,7 +90,12 @@ enum KubernetesManifests {
                     "labelSelector": ["matchLabels": selector(request)],
                 ]
             ],
-            "containers": [container(request, name: "ferry", ports: request.ports, probes: true)],
+            "containers": [
+                container(
+                    request, name: "ferry", ports: request.ports, probes: true,
+                    arguments: request.artifactCommand(ports: request.ports).map { .list($0.dropFirst().map(ManifestNode.string)) },
+                    command: request.artifactCommand(ports: request.ports).map { .list([.string($0[0])]) })
+            ],
             "volumes": volumes(request),
         ]
     }
@@ -107,6 +112,14 @@ enum KubernetesManifests {
         if let secret = request.apiKeySecret {
             volumes.append(["name": "api-keys", "secret": ["secretName": .string(secret), "items": [["key": "api-keys", "path": "api-keys"]]]])
         }
+        if !request.modelArtifacts.isEmpty {
+            // Survives container restarts (no second pull), not the pod's rescheduling.
+            volumes.append(["name": "model-cache", "emptyDir": [:]])
+        }
+        if let secret = request.registrySecret {
+            volumes.append(
+                ["name": "registry", "secret": ["secretName": .string(secret), "items": [["key": ".dockerconfigjson", "path": "config.json"]]]])
+        }
         return .list(volumes)
     }
 
@@ -114,6 +127,12 @@ enum KubernetesManifests {
         var mounts: [ManifestNode] = [["name": "tmp", "mountPath": "/tmp"]]
         if request.tlsSecret != nil { mounts.append(["name": "tls", "mountPath": .string(tlsDirectory), "readOnly": true]) }
         if request.apiKeySecret != nil { mounts.append(["name": "api-keys", "mountPath": .string(apiKeysDirectory), "readOnly": true]) }
+        if !request.modelArtifacts.isEmpty {
+            mounts.append(["name": "model-cache", "mountPath": .string(DeploymentRequest.modelCacheDirectory)])
+        }
+        if request.registrySecret != nil {
+            mounts.append(["name": "registry", "mountPath": .string(DeploymentRequest.registryConfigDirectory), "readOnly": true])
+        }
         return .list(mounts)
     }
 
@@ -124,6 +143,7 @@ enum KubernetesManifests {
             environment += [("FERRY_TLS_CERT", "\(directory.tls)/tls.crt"), ("FERRY_TLS_KEY", "\(directory.tls)/tls.key")]
         }
         if request.apiKeySecret != nil { environment.append(("FERRY_API_KEYS", "\(directory.apiKeys)/api-keys")) }
+        if request.registrySecret != nil { environment.append(("DOCKER_CONFIG", DeploymentRequest.registryConfigDirectory)) }
         return environment
     }
 

@@ -308,3 +308,44 @@ def test_artifacts_that_are_not_models_or_leave_their_directory_are_refused(
     finally:
         assert stop_server(server) == 0
     assert not (tmp_path / "etc").exists()
+
+
+def test_the_command_line_ferry_deploy_writes_for_artifacts_serves_them(registry, tmp_path):
+    """`ferry deploy --model oci://…` replaces the image's entrypoint; that
+    command line, run as written (cache and ports moved to this machine),
+    pulls the artifact and serves it."""
+    import yaml  # noqa: PLC0415 (the deploy suite's dependency; only this test needs it here)
+
+    push_model(mlp_directory(tmp_path, "deployed"), f"{registry.address}/ferry/deployed:v1")
+    written = ferry("deploy", "registry.example.com/team/ferry:v1", "--target", "kubernetes",
+                    "--model", f"oci://{registry.address}/ferry/deployed:v1", "--output", "-")
+    assert written.returncode == 0, written.stderr
+    deployment = next(d for d in yaml.safe_load_all(written.stdout) if d and d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    command = container["command"] + container["args"]
+    assert command[:2] == ["/usr/local/bin/ferry", "serve"]
+    http, grpc, metrics = free_ports(3)
+    replacements = {"--model-cache": str(tmp_path / "cache"), "--host": "127.0.0.1", "--http-port": str(http),
+                    "--grpc-port": str(grpc), "--metrics-port": str(metrics)}
+    arguments = command[1:]
+    for option, value in replacements.items():
+        arguments[arguments.index(option) + 1] = value
+    log = open(tmp_path / "ferry.log", "wb")
+    process = subprocess.Popen([str(ferry_bin()), *arguments], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{http}/v2/models/deployed/ready", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "ferry.log").read_text()
+            time.sleep(0.1)
+        body = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 64], "data": [0.5] * 64}]}
+        response = requests.post(f"http://127.0.0.1:{http}/v2/models/deployed/infer", json=body, timeout=10)
+        assert response.status_code == 200 and response.json()["outputs"][0]["shape"] == [1, 16]
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0

@@ -18,6 +18,8 @@ from kubernetes_validate import utils as kv_utils
 
 HERE = Path(__file__).parent
 IMAGE = "registry.example.com/team/digits:v1"
+ARTIFACT = "oci://registry.example.com/models/mlp:v3"
+PINNED = "oci://registry.example.com/models/digits@sha256:" + "ab" * 32
 KUBERNETES_VERSIONS = kv_utils.all_versions()[-2:]
 
 KUBERNETES_CASES = {
@@ -28,17 +30,22 @@ KUBERNETES_CASES = {
     "fixed-replicas": [IMAGE, "--target", "kubernetes", "--replicas", "3", "--drain-timeout", "60"],
     "secured": [IMAGE, "--target", "kubernetes", "--tls-secret", "digits-tls", "--api-key-secret", "digits-keys",
                 "--prometheus-operator"],
+    "artifacts": [IMAGE, "--target", "kubernetes", "--model", ARTIFACT, "--model", PINNED, "--registry-secret", "regcred",
+                  "--env", "FERRY_MODEL_MEMORY_BUDGET=2GiB"],
 }
 KSERVE_CASES = {
     "serverless": [IMAGE, "--target", "kserve", "--min-replicas", "0", "--max-replicas", "5"],
     "raw-storage-grpc": [IMAGE, "--target", "kserve", "--kserve-mode", "raw", "--storage-uri", "s3://models/digits", "--grpc",
                          "--namespace", "serving", "--repository", "examples/models"],
     "api-keys": [IMAGE, "--target", "kserve", "--api-key-secret", "digits-keys"],
+    "artifacts": [IMAGE, "--target", "kserve", "--model", ARTIFACT, "--registry-secret", "regcred"],
+    "modelcar": [IMAGE, "--target", "kserve", "--storage-uri", "oci://registry.example.com/models/mlp-modelcar:v1"],
 }
 COMPOSE_CASES = {
     "defaults": [IMAGE, "--target", "compose"],
     "swarm": [IMAGE, "--target", "compose", "--replicas", "3", "--cpu", "2", "--cpu-limit", "2", "--memory", "2Gi"],
     "secured": [IMAGE, "--target", "compose", "--tls-secret", "digits-tls", "--api-key-secret", "digits-keys"],
+    "artifacts": [IMAGE, "--target", "compose", "--model", ARTIFACT, "--registry-secret", "regcred"],
 }
 
 
@@ -85,6 +92,8 @@ def test_deployment_wiring(deploy, case):
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     secured = "--tls-secret" in KUBERNETES_CASES[case]
     expected_mounts = {"/tmp", "/etc/ferry/tls", "/etc/ferry/api-keys"} if secured else {"/tmp"}
+    if "--model" in KUBERNETES_CASES[case]:
+        expected_mounts |= {"/var/cache/ferry/models", "/etc/ferry/registry"}
     assert {mount["mountPath"] for mount in container["volumeMounts"]} == expected_mounts
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         assert container[probe]["httpGet"].get("scheme", "HTTP") == ("HTTPS" if secured else "HTTP")
@@ -166,6 +175,9 @@ def test_refusals_exit_1_with_one_line(deploy):
         (["--target", "openshift"], "openshift"),
         (["--target", "kserve", "--tls-secret", "digits-tls"], "--tls-secret does not fit KServe"),
         (["--target", "kubernetes", "--api-key-secret", "Digits_Keys"], "must be a Secret's name"),
+        (["--target", "kubernetes", "--model", "registry.example.com/models/mlp:v1"], "must be a model artifact oci://"),
+        (["--target", "kserve", "--model", ARTIFACT, "--storage-uri", "s3://models/mlp"], "not both"),
+        (["--target", "kubernetes", "--registry-secret", "regcred"], "--registry-secret is for pulling --model artifacts"),
     ]
     for args, message in cases:
         result = deploy(IMAGE, *args, check=False)
@@ -206,3 +218,43 @@ def test_secrets_reach_ferry_serve_as_its_options(deploy):
     assert {secret["target"] for secret in service["secrets"]} == {"tls.crt", "tls.key", "api-keys"}
     assert compose["secrets"]["digits-tls-tls-crt"] == {"file": "./digits-tls/tls.crt"}
     assert service["healthcheck"]["test"][3].startswith("https://127.0.0.1:") and "--insecure" in service["healthcheck"]["test"]
+
+
+def test_model_artifacts_are_pulled_by_ferry_into_a_cache_volume(deploy):
+    """With --model, the image's entrypoint (which serves /models) is replaced
+    by `ferry serve oci://…` with its cache on a writable volume, and the
+    registry credentials reach it as Docker's config directory."""
+    expected = [ARTIFACT, PINNED]
+    documents = {document.get("kind"): document for document in deploy(*KUBERNETES_CASES["artifacts"])}
+    pod = documents["Deployment"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    command = container["command"] + container["args"]
+    assert command[:2] == ["/usr/local/bin/ferry", "serve"] and command[2:4] == expected
+    cache = command[command.index("--model-cache") + 1]
+    mounts = {mount["name"]: mount for mount in container["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert mounts["model-cache"]["mountPath"] == cache and not mounts["model-cache"].get("readOnly")
+    assert "emptyDir" in volumes["model-cache"]
+    assert volumes["registry"]["secret"] == {"secretName": "regcred", "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}
+    environment = {env["name"]: env["value"] for env in container["env"]}
+    assert environment["DOCKER_CONFIG"] == mounts["registry"]["mountPath"]
+    assert environment["FERRY_MODEL_MEMORY_BUDGET"] == "2GiB"
+    assert command[command.index("--http-port") + 1] == str(container["ports"][0]["containerPort"])
+
+    runtime, service = deploy(*KSERVE_CASES["artifacts"])
+    container = runtime["spec"]["containers"][0]
+    assert container["command"] == ["/usr/local/bin/ferry"] and container["args"][1] == ARTIFACT
+    assert "storageUri" not in service["spec"]["predictor"]["model"]
+    assert any("emptyDir" in volume for volume in runtime["spec"]["volumes"])
+
+    # KServe's own OCI form: a modelcar image its storage initializer mounts at /mnt/models.
+    runtime, service = deploy(*KSERVE_CASES["modelcar"])
+    assert service["spec"]["predictor"]["model"]["storageUri"].startswith("oci://")
+    assert runtime["spec"]["containers"][0]["args"][:2] == ["serve", "/mnt/models"]
+
+    (compose,) = deploy(*COMPOSE_CASES["artifacts"])
+    service = compose["services"][compose["name"]]
+    assert service["entrypoint"][:3] == ["/usr/local/bin/ferry", "serve", ARTIFACT]
+    assert service["volumes"] == [f"model-cache:{cache}"] and "model-cache" in compose["volumes"]
+    assert service["environment"]["DOCKER_CONFIG"] == "/etc/ferry/registry"
+    assert any(secret["target"] == "/etc/ferry/registry/config.json" for secret in service["secrets"])

@@ -73,7 +73,7 @@ struct DeployCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "KServe: serve the repository at this URI (s3://, gs://, pvc://) instead of the image's /models.", valueName: "uri"))
+            "KServe: serve the repository at this URI (s3://, gs://, pvc://, or oci:// for a KServe modelcar image) instead of the image's /models.", valueName: "uri"))
     var storageUri: String?
 
     @Flag(help: "KServe: route the v2 gRPC protocol (grpc-v2) instead of REST.")
@@ -90,6 +90,19 @@ struct DeployCommand: AsyncParsableCommand {
             "A Secret whose 'api-keys' entry is the --api-keys file (and 'metrics-token', a key with the metrics scope, for the ServiceMonitor). Compose: the file NAME/api-keys.",
             valueName: "secret"))
     var apiKeySecret: String?
+
+    @Option(
+        name: .customLong("model"),
+        help: ArgumentHelp(
+            "A model artifact (oci://REGISTRY/REPOSITORY:TAG|@DIGEST, from ferry push-model) the pods pull at start into a cache on an emptyDir, instead of serving the image's /models (repeatable).",
+            valueName: "oci-reference"))
+    var modelArtifacts: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "A kubernetes.io/dockerconfigjson Secret with the credentials for --model's registry (Compose: the file NAME/config.json).",
+            valueName: "secret"))
+    var registrySecret: String?
 
     @Option(
         help: ArgumentHelp("The model repository the image holds: sizes the memory, and ferry.yaml is found next to it.", valueName: "path")
@@ -158,6 +171,8 @@ struct DeployCommand: AsyncParsableCommand {
             request.storageURI = storageUri ?? settings.storageURI
             request.tlsSecret = tlsSecret
             request.apiKeySecret = apiKeySecret
+            request.modelArtifacts = modelArtifacts
+            request.registrySecret = registrySecret
             request.environment =
                 settings.environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 + environment.map { pair in
