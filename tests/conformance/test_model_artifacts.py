@@ -15,9 +15,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import requests
+import yaml
 
 from conformance_support import (
     EXAMPLES,
@@ -314,8 +314,6 @@ def test_the_command_line_ferry_deploy_writes_for_artifacts_serves_them(registry
     """`ferry deploy --model oci://…` replaces the image's entrypoint; that
     command line, run as written (cache and ports moved to this machine),
     pulls the artifact and serves it."""
-    import yaml  # noqa: PLC0415 (the deploy suite's dependency; only this test needs it here)
-
     push_model(mlp_directory(tmp_path, "deployed"), f"{registry.address}/ferry/deployed:v1")
     written = ferry("deploy", "registry.example.com/team/ferry:v1", "--target", "kubernetes",
                     "--model", f"oci://{registry.address}/ferry/deployed:v1", "--output", "-")
