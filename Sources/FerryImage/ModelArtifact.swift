@@ -85,7 +85,7 @@ public enum ModelArtifact {
             bytes: bytes)
     }
 
-    static func mediaType(of path: String) -> String {
+    package static func mediaType(of path: String) -> String {
         let file = path.split(separator: "/").last.map(String.init) ?? path
         if path.hasPrefix("warmup/") { return datasetType }
         if file == "config.pbtxt" || file == "labels.txt" { return weightConfigType }
@@ -120,7 +120,7 @@ public enum ModelArtifact {
 
     /// A layer's path inside the model directory, refused unless it stays
     /// inside (no absolute path, no `..`, no empty or hidden component).
-    static func checkedPath(_ layer: Descriptor) throws(FerryError) -> String {
+    package static func checkedPath(_ layer: Descriptor) throws(FerryError) -> String {
         guard let path = layer.annotations?[filepathAnnotation] ?? layer.annotations?[ImageAnnotation.title] else {
             throw FerryError(.invalidArgument, "layer \(layer.digest) names no file (\(filepathAnnotation))")
         }

@@ -12,7 +12,7 @@ import Logging
 /// `oci://` model artifacts, and YAML lists of them — into directories to
 /// serve. An artifact that cannot be pulled does not stop the server: its
 /// model is listed UNAVAILABLE with the reason, and the others serve.
-enum ModelSources {
+package enum ModelSources {
     struct Resolved {
         var paths: [String] = []
         /// Model name → why its artifact is not there.
@@ -55,7 +55,7 @@ enum ModelSources {
 
     /// A `.yaml`/`.yml` file lists sources, under `models:` or as a bare
     /// list; relative paths in it are relative to the file.
-    static func expand(_ source: String) throws(FerryError) -> [String] {
+    package static func expand(_ source: String) throws(FerryError) -> [String] {
         guard source.hasSuffix(".yaml") || source.hasSuffix(".yml"), !source.hasPrefix(ModelArtifactCache.scheme) else { return [source] }
         guard let data = FileManager.default.contents(atPath: source) else {
             throw FerryError(.notFound, "cannot read the model list \(source)")

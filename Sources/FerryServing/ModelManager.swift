@@ -140,9 +140,18 @@ public actor ModelManager {
     }
 
     /// Ready when the initial load is done and every model that was asked for
-    /// serves (Triton's strict readiness).
+    /// serves (Triton's strict readiness). With a memory budget, models
+    /// loading on demand or unloaded to make room do not make the server
+    /// unready: a request for one waits for it.
     public var isReady: Bool {
-        initialLoadDone && table.all.values.allSatisfy { $0.state == .ready || $0.reason == Self.unloadedReason }
+        initialLoadDone
+            && table.all.values.allSatisfy { entry in
+                switch entry.state {
+                case .ready: true
+                case .loading, .unloading: memoryBudget != nil
+                case .unavailable: entry.reason == Self.unloadedReason || entry.reason == Self.evictedReason
+                }
+            }
     }
 
     static let unloadedReason = "unloaded"
@@ -474,7 +483,8 @@ public actor ModelManager {
     /// One pass of poll mode: load new models, reload changed ones, unload removed ones.
     public func poll() async {
         let present = Set(repository.modelNames())
-        for name in present.sorted() {
+        // With a budget, a scan reloads what is loaded; the rest loads when asked for.
+        for name in present.sorted() where memoryBudget == nil || table.entry(name)?.state == .ready {
             do throws(FerryError) {
                 try await load(name)
             } catch {

@@ -127,6 +127,8 @@ def test_round_robin_over_three_models_in_a_budget_for_two_always_evicts_the_lea
             expected = set(recent[-2:])
             assert ready_models(server) == expected, (name, recent)
             highest = max(highest, resident_bytes(server))
+            # Models unloaded to make room do not make the server unready.
+            assert requests.get(f"{server.http_base()}/v2/health/ready", timeout=10).status_code == 200
         loads = sum(metric(server, "ferry_model_loads_total", f'model="{name}"') for name in BIG)
         evictions = sum(metric(server, "ferry_model_evictions_total", f'model="{name}"') for name in BIG)
         used = metric(server, "ferry_model_memory_used_bytes")

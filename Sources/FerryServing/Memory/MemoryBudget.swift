@@ -2,18 +2,26 @@
 /// loaded models to unload, least recently used first, so that another fits.
 /// Models with requests queued or running, pinned ones, and ones with a load
 /// or unload under way are never chosen.
-struct MemoryBudget: Sendable {
-    struct Resident: Sendable, Hashable {
-        var name: String
-        var bytes: Int
+package struct MemoryBudget: Sendable {
+    package struct Resident: Sendable, Hashable {
+        package var name: String
+        package var bytes: Int
         /// A use counter's value at the model's last request (higher is newer).
-        var lastUse: UInt64
+        package var lastUse: UInt64
         /// Requests queued or running, or an operation under way.
-        var busy: Bool
-        var pinned: Bool
+        package var busy: Bool
+        package var pinned: Bool
+
+        package init(name: String, bytes: Int, lastUse: UInt64, busy: Bool = false, pinned: Bool = false) {
+            self.name = name
+            self.bytes = bytes
+            self.lastUse = lastUse
+            self.busy = busy
+            self.pinned = pinned
+        }
     }
 
-    enum Decision: Sendable, Hashable {
+    package enum Decision: Sendable, Hashable {
         /// Unload these, in this order (possibly none), then load.
         case evict([String])
         /// Not now: models in use hold the memory; wait for one to go idle.
@@ -22,9 +30,11 @@ struct MemoryBudget: Sendable {
         case impossible(fixed: Int)
     }
 
-    let bytes: Int
+    package let bytes: Int
 
-    func decide(needed: Int, residents: [Resident]) -> Decision {
+    package init(bytes: Int) { self.bytes = bytes }
+
+    package func decide(needed: Int, residents: [Resident]) -> Decision {
         let used = residents.reduce(0) { $0 + $1.bytes }
         guard used + needed > bytes else { return .evict([]) }
         let fixed = residents.filter(\.pinned).reduce(0) { $0 + $1.bytes }

@@ -57,7 +57,7 @@ extension ModelConfiguration.Warmup {
 
     /// The request the sample makes, shaped as a client would send it.
     /// `directory` is the model's directory (nil for a single-file repository).
-    func request(for config: ModelConfiguration, modelDirectory directory: String?) throws(FerryError) -> InferenceRequest {
+    package func request(for config: ModelConfiguration, modelDirectory directory: String?) throws(FerryError) -> InferenceRequest {
         func fail(_ problem: String) -> FerryError {
             FerryError(.failedPrecondition, "model '\(config.name)': model_warmup '\(name)': \(problem)")
         }
