@@ -80,6 +80,8 @@ bench: deps python-env conformance-env
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-json
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-cnn
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-security
+	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-coldstart
+	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-soak
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-image
 
 # Instructions per request of ferry serve over gRPC and HTTP (callgrind); see

@@ -1,4 +1,5 @@
 import FerryCore
+import NIOCore
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -34,7 +35,8 @@ public struct ModelCacheSettings: Sendable {
 /// downloaded; `models/<manifest digest>/<name>/` is the model's directory in
 /// Triton's layout, its files hard links to those blobs. A manifest whose
 /// directory exists is served without fetching a blob, across restarts; a
-/// model pinned by digest is served without asking the registry at all.
+/// model pinned by digest is served without asking the registry at all, and
+/// one named by tag is served as last pulled when the registry cannot be reached.
 public struct ModelArtifactCache: Sendable {
     /// What `fetch` made available.
     public struct Fetched: Sendable {
@@ -47,17 +49,23 @@ public struct ModelArtifactCache: Sendable {
         public var reused: Int
         /// No request reached the registry.
         public var offline: Bool
+        /// The registry could not be reached, and the tag is served as it was
+        /// last pulled: the reason why.
+        public var staleBecause: String?
     }
 
     public let settings: ModelCacheSettings
     private let layout: OCILayout
     private let models: URL
+    /// `refs/REGISTRY/REPOSITORY/TAG` holds the digest a tag named when last pulled.
+    private let references: URL
 
     public init(_ settings: ModelCacheSettings) throws(FerryError) {
         self.settings = settings
         let root = URL(fileURLWithPath: settings.directory)
         layout = try OCILayout(root: root)
         models = root.appendingPathComponent("models")
+        references = root.appendingPathComponent("refs")
         do {
             try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
         } catch {
@@ -87,18 +95,53 @@ public struct ModelArtifactCache: Sendable {
     public func fetch(_ source: String, progress: ProgressDisplay = .silent) async throws(FerryError) -> Fetched {
         let reference = try Self.reference(source)
         if let digest = reference.digest, let cached = cachedModel(digest) {
-            return Fetched(name: cached, repository: directory(of: digest).path, manifestDigest: digest, downloaded: 0, reused: 0, offline: true)
+            return Fetched(
+                name: cached, repository: directory(of: digest).path, manifestDigest: digest, downloaded: 0, reused: 0, offline: true,
+                staleBecause: nil)
         }
+        // A server starting while its registry is down gives up within seconds
+        // (then serves what it pulled before, if anything), not minutes.
         let client = RegistryClient(
             registry: reference.registry, insecure: settings.insecure, credentials: settings.credentials(reference.registry),
-            progress: progress)
+            progress: progress, connectTimeout: .seconds(3), attempts: 2)
         do {
             let fetched = try await fetch(reference, source: source, with: client)
             await client.shutdown()
+            record(reference, as: fetched.manifestDigest)
             return fetched
         } catch {
             await client.shutdown()
+            // A registry that is down does not keep a restarting server from
+            // the model it pulled before; a refused or tampered artifact does.
+            if error.code == .unavailable, let digest = recorded(reference), let cached = cachedModel(digest) {
+                return Fetched(
+                    name: cached, repository: directory(of: digest).path, manifestDigest: digest, downloaded: 0, reused: 0, offline: true,
+                    staleBecause: error.message)
+            }
             throw error
+        }
+    }
+
+    private func referenceFile(_ reference: ImageReference) -> URL? {
+        guard reference.digest == nil, let tag = reference.tag else { return nil }
+        return references.appendingPathComponent("\(reference.registry)/\(reference.repository)/\(tag)")
+    }
+
+    private func recorded(_ reference: ImageReference) -> Digest? {
+        guard let file = referenceFile(reference), let data = FileManager.default.contents(atPath: file.path) else { return nil }
+        return try? Digest(parsing: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Writes what the tag names now (by rename, so a reader never sees half of it).
+    private func record(_ reference: ImageReference, as digest: Digest) {
+        guard let file = referenceFile(reference) else { return }
+        let temporary = file.deletingLastPathComponent().appendingPathComponent(".tmp-\(RandomIdentifier.uuid())")
+        do {
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(digest.description.utf8).write(to: temporary)
+            if rename(temporary.path, file.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
         }
     }
 
@@ -121,7 +164,9 @@ public struct ModelArtifactCache: Sendable {
             )
         }
         if let cached = cachedModel(digest) {
-            return Fetched(name: cached, repository: directory(of: digest).path, manifestDigest: digest, downloaded: 0, reused: 0, offline: false)
+            return Fetched(
+                name: cached, repository: directory(of: digest).path, manifestDigest: digest, downloaded: 0, reused: 0, offline: false,
+                staleBecause: nil)
         }
         let name = manifest.annotations?[ModelArtifact.nameAnnotation] ?? Self.provisionalName(source) ?? ""
         if let problem = ModelName.problem(name) {
@@ -144,7 +189,8 @@ public struct ModelArtifactCache: Sendable {
         try materialize(name: name, files: zip(paths, manifest.layers.map(\.digest)).map { ($0, $1) }, manifest: digest)
         _ = try layout.putBlob(body)
         return Fetched(
-            name: name, repository: directory(of: digest).path, manifestDigest: digest, downloaded: downloaded, reused: reused, offline: false)
+            name: name, repository: directory(of: digest).path, manifestDigest: digest, downloaded: downloaded, reused: reused, offline: false,
+            staleBecause: nil)
     }
 
     private func directory(of manifest: Digest) -> URL { models.appendingPathComponent(manifest.hex) }

@@ -30,11 +30,16 @@ public final class RegistryClient: Sendable {
     /// Blobs larger than this go up in PATCH chunks of this size.
     let chunkSize: Int
     let progress: ProgressDisplay
+    /// Tries of a request that fails in a way that may pass.
+    let attempts: Int
 
-    /// - Parameter insecure: plain HTTP. Loopback registries always use it.
+    /// - Parameters:
+    ///   - insecure: plain HTTP. Loopback registries always use it.
+    ///   - connectTimeout, attempts: how long one connection attempt may take,
+    ///     and how many times a failing request is tried (waiting 1, 2, 4 s between).
     public init(
         registry: String, insecure: Bool = false, credentials: Credentials? = nil, chunkSize: Int = 16 << 20,
-        progress: ProgressDisplay = .silent
+        progress: ProgressDisplay = .silent, connectTimeout: TimeAmount = .seconds(10), attempts: Int = 4
     ) {
         self.registry = registry
         let host = registry.split(separator: ":").first.map(String.init) ?? registry
@@ -44,6 +49,8 @@ public final class RegistryClient: Sendable {
         // Redirects are followed here, so that credentials never go to another host (blob storage).
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
+        configuration.timeout.connect = connectTimeout
+        self.attempts = max(1, attempts)
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         authenticator = RegistryAuthenticator(registry: registry, credentials: credentials, http: http)
     }
@@ -75,7 +82,7 @@ public final class RegistryClient: Sendable {
         while true {
             do {
                 return try await body()
-            } catch  where error.code == .unavailable && attempt < 4 {
+            } catch  where error.code == .unavailable && attempt < attempts {
                 progress.message("\(what) failed (\(error.message)); retrying in \(1 << (attempt - 1)) s")
                 try? await Task.sleep(for: .seconds(1 << (attempt - 1)))
                 attempt += 1

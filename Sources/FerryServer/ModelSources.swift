@@ -37,6 +37,11 @@ package enum ModelSources {
             do throws(FerryError) {
                 let fetched = try await cache.fetch(source)
                 resolved.paths.append(fetched.repository)
+                if let reason = fetched.staleBecause {
+                    logger.warning(
+                        "registry unreachable: serving the model artifact as last pulled",
+                        metadata: ["source": "\(source)", "digest": "\(fetched.manifestDigest)", "reason": "\(reason)"])
+                }
                 logger.info(
                     "model artifact ready",
                     metadata: [

@@ -13,8 +13,10 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
+import tritonclient.grpc as grpcclient
 
 from conformance_support import FIXTURES, add_model, ferry_missing_reason, start_server, stop_server
 from onnx_writer import matmul_model
@@ -126,6 +128,8 @@ def test_round_robin_over_three_models_in_a_budget_for_two_always_evicts_the_lea
             recent.append(name)
             expected = set(recent[-2:])
             assert ready_models(server) == expected, (name, recent)
+            # Each load measures its own weight, also right after another model's memory was released.
+            assert measured_size(server, name) > 30 * MB, (name, measured_size(server, name))
             highest = max(highest, resident_bytes(server))
             # Models unloaded to make room do not make the server unready.
             assert requests.get(f"{server.http_base()}/v2/health/ready", timeout=10).status_code == 200
@@ -248,3 +252,23 @@ def test_memory_comes_back_after_unloads_and_reloads(tmp_path):
         assert stop_server(server) == 0
     assert after_unloads <= first * 1.10, f"{first / MB:.1f} MB after the first load, {after_unloads / MB:.1f} MB after 20 cycles"
     assert after_reloads <= first * 1.10, f"{first / MB:.1f} MB after the first load, {after_reloads / MB:.1f} MB after 20 reloads"
+
+
+def test_grpc_requests_and_metadata_load_a_model_on_demand(repository, sizes, tmp_path):
+    budget = budget_for_two(sizes)
+    server = start_server(repository, tmp_path / "ferry.log", ["--model-memory-budget", str(budget)], [])
+    client = grpcclient.InferenceServerClient(server.grpc_url)
+    try:
+        # perf_analyzer and tritonclient read metadata first: it waits for the load as a request does.
+        metadata = client.get_model_metadata("alpha")
+        assert [output.name for output in metadata.outputs] == ["y"]
+        assert ready_models(server) == {"alpha"}
+        inputs = [grpcclient.InferInput("x", [1, ROWS], "FP32")]
+        inputs[0].set_data_from_numpy(np.full((1, ROWS), 0.25, dtype=np.float32))
+        for name in ["bravo", "charlie", "alpha"]:
+            assert client.infer(name, inputs).as_numpy("y").shape == (1, COLUMNS)
+        loaded = ready_models(server)
+        assert loaded == {"charlie", "alpha"}, (loaded, budget, sizes, server.log_tail())
+    finally:
+        client.close()
+        assert stop_server(server) == 0

@@ -347,3 +347,35 @@ def test_the_command_line_ferry_deploy_writes_for_artifacts_serves_them(registry
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0
+
+
+def test_a_tag_is_served_as_last_pulled_when_the_registry_is_down(tmp_path):
+    reason = ferry_missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    (tmp_path / "own-registry").mkdir()
+    own = Registry(tmp_path / "own-registry")
+    try:
+        push_model(mlp_directory(tmp_path), f"{own.address}/ferry/mlp:v1")
+        cache = tmp_path / "cache"
+        source = f"oci://{own.address}/ferry/mlp:v1"
+        server = start_server(source, tmp_path / "first.log", ["--model-cache", str(cache)], ["mlp"])
+        assert stop_server(server) == 0
+    finally:
+        own.stop()
+    server = start_server(source, tmp_path / "second.log", ["--model-cache", str(cache)], ["mlp"])
+    try:
+        assert_mlp_answers(server)
+        assert "registry unreachable" in server.log_path.read_text()
+    finally:
+        assert stop_server(server) == 0
+    # Not for a tag never pulled: that model is unavailable, with the reason.
+    local = tmp_path / "local"
+    add_model(local, "identity_fp32", FIXTURES / "identity_fp32.onnx")
+    server = start_server(local, tmp_path / "third.log", [f"oci://{own.address}/ferry/other:v1", "--model-cache", str(cache)],
+                          ["identity_fp32"])
+    try:
+        entry = repository_index(server)["other"]
+        assert entry["state"] == "UNAVAILABLE" and own.address in entry["reason"], entry
+    finally:
+        assert stop_server(server) == 0
