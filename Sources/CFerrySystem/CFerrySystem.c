@@ -47,3 +47,12 @@ int ferry_limit_malloc_arenas(int count) {
     return 0;
 #endif
 }
+
+long ferry_heap_in_use(void) {
+#if defined(__GLIBC__)
+    struct mallinfo2 info = mallinfo2();
+    return (long)(info.uordblks + info.hblkhd);
+#else
+    return -1;
+#endif
+}

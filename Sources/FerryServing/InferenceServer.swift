@@ -146,7 +146,8 @@ public final class InferenceServer: Sendable {
         cancellation: Cancellation? = nil,
         completion: @escaping @Sendable (Result<InferenceResponse, FerryError>) -> Void
     ) {
-        let started = ContinuousClock.now
+        let submission = Submission(
+            request: request, name: name, version: version, started: ContinuousClock.now, cancellation: cancellation, completion: completion)
         let model: LoadedModelVersion
         do throws(FerryError) {
             guard !stopping.load(ordering: .relaxed) else {
@@ -154,63 +155,74 @@ public final class InferenceServer: Sendable {
             }
             model = try servingVersion(name, version)
         } catch {
-            if manager.loadsOnDemand(name) {
-                loadThenSubmit(
-                    request, name: name, version: version, started: started, attemptsLeft: 3, cancellation: cancellation,
-                    completion: completion)
-            } else {
-                completion(.failure(error))
-            }
+            unserved(submission, error, attemptsLeft: 3)
             return
         }
         if manager.memoryBudget != nil { model.markUsed() }
-        submit(
-            request, to: model, name: name, version: version, started: started, attemptsLeft: 3, cancellation: cancellation,
-            completion: completion)
+        submit(submission, to: model, attemptsLeft: 3)
     }
 
-    /// With a memory budget, a request for a model that is not loaded waits
-    /// for it to load instead of being refused, then runs as any other. A
-    /// model unloaded again before the request reached it loads again.
-    private func loadThenSubmit(
-        _ request: InferenceRequest,
-        name: String,
-        version: String?,
-        started: ContinuousClock.Instant,
-        attemptsLeft: Int,
-        cancellation: Cancellation?,
-        completion: @escaping @Sendable (Result<InferenceResponse, FerryError>) -> Void
-    ) {
+    /// A request on its way to a version, with what each new try needs.
+    private struct Submission: Sendable {
+        let request: InferenceRequest
+        let name: String
+        let version: String?
+        let started: ContinuousClock.Instant
+        let cancellation: Cancellation?
+        let completion: @Sendable (Result<InferenceResponse, FerryError>) -> Void
+    }
+
+    /// A request whose model serves no version gets `error`, unless the model
+    /// loads on demand (a memory budget) and tries are left: then it waits for
+    /// the load, up to its `timeout` parameter if it has one, and runs as any other.
+    private func unserved(_ submission: Submission, _ error: FerryError, attemptsLeft: Int) {
+        guard attemptsLeft > 0, manager.loadsOnDemand(submission.name) else {
+            submission.completion(.failure(error))
+            return
+        }
         let manager = manager
+        let answer = AnswerOnce()
+        if let microseconds = submission.request.parameters["timeout"]?.intValue, microseconds > 0 {
+            Task {
+                try? await Task.sleep(for: .microseconds(microseconds))
+                guard answer.claim() else { return }
+                submission.completion(
+                    .failure(
+                        FerryError(
+                            .deadlineExceeded,
+                            "model '\(submission.name)' did not load within the request's timeout (\(microseconds) µs); it goes on loading")))
+            }
+        }
         Task {
             do throws(FerryError) {
-                try await manager.loadOnDemand(name)
+                try await manager.loadOnDemand(submission.name)
             } catch {
-                completion(.failure(error))
+                if answer.claim() { submission.completion(.failure(error)) }
                 return
             }
-            if cancellation?.isCancelled == true {
-                completion(.failure(FerryError(.cancelled, "the request was cancelled while model '\(name)' loaded")))
+            guard answer.claim() else { return }
+            if submission.cancellation?.isCancelled == true {
+                submission.completion(.failure(FerryError(.cancelled, "the request was cancelled while model '\(submission.name)' loaded")))
                 return
             }
             let model: LoadedModelVersion
             do throws(FerryError) {
-                model = try servingVersion(name, version)
+                model = try servingVersion(submission.name, submission.version)
             } catch {
-                if attemptsLeft > 1 && manager.loadsOnDemand(name) {
-                    loadThenSubmit(
-                        request, name: name, version: version, started: started, attemptsLeft: attemptsLeft - 1,
-                        cancellation: cancellation, completion: completion)
-                } else {
-                    completion(.failure(error))
-                }
+                // Unloaded again before the request reached it: it loads again.
+                unserved(submission, error, attemptsLeft: attemptsLeft - 1)
                 return
             }
             model.markUsed()
-            submit(
-                request, to: model, name: name, version: version, started: started, attemptsLeft: attemptsLeft,
-                cancellation: cancellation, completion: completion)
+            submit(submission, to: model, attemptsLeft: attemptsLeft)
         }
+    }
+
+    /// Whichever of a load and a timeout comes first answers the request.
+    private final class AnswerOnce: Sendable {
+        private let answered = Atomic<Bool>(false)
+
+        func claim() -> Bool { !answered.exchange(true, ordering: .acquiringAndReleasing) }
     }
 
     /// With a memory budget, loads a model a client asks about (its metadata,
@@ -223,19 +235,11 @@ public final class InferenceServer: Sendable {
 
     /// A version picked just before a swap or unload retired it refuses the
     /// request; the table then names its successor (or says why there is none).
-    private func submit(
-        _ request: InferenceRequest,
-        to model: LoadedModelVersion,
-        name: String,
-        version: String?,
-        started: ContinuousClock.Instant,
-        attemptsLeft: Int,
-        cancellation: Cancellation?,
-        completion: @escaping @Sendable (Result<InferenceResponse, FerryError>) -> Void
-    ) {
+    private func submit(_ submission: Submission, to model: LoadedModelVersion, attemptsLeft: Int) {
+        let (name, started, completion) = (submission.name, submission.started, submission.completion)
         let prepared: PreparedRequest
         do throws(FerryError) {
-            prepared = try prepare(request, on: model, name: name)
+            prepared = try prepare(submission.request, on: model, name: name)
         } catch {
             // A request refused by the version it reached counts as that version's failure, as in Triton.
             Self.recordFailure(on: model, since: started)
@@ -248,7 +252,7 @@ public final class InferenceServer: Sendable {
             rows: prepared.batchSize,
             priority: prepared.priority,
             timeout: prepared.timeout,
-            cancellation: cancellation
+            cancellation: submission.cancellation
         ) { [self] result in
             switch result {
             case .success(let execution):
@@ -268,24 +272,16 @@ public final class InferenceServer: Sendable {
             case nil:
                 let next: LoadedModelVersion
                 do throws(FerryError) {
-                    next = try servingVersion(name, version)
+                    next = try servingVersion(name, submission.version)
                 } catch {
-                    if attemptsLeft > 1 && manager.loadsOnDemand(name) {
-                        loadThenSubmit(
-                            request, name: name, version: version, started: started, attemptsLeft: attemptsLeft - 1,
-                            cancellation: cancellation, completion: completion)
-                    } else {
-                        completion(.failure(error))
-                    }
+                    unserved(submission, error, attemptsLeft: attemptsLeft - 1)
                     return
                 }
                 guard next !== model, attemptsLeft > 1 else {
                     completion(.failure(FerryError(.unavailable, "model '\(name)' is unloading")))
                     return
                 }
-                submit(
-                    request, to: next, name: name, version: version, started: started, attemptsLeft: attemptsLeft - 1,
-                    cancellation: cancellation, completion: completion)
+                submit(submission, to: next, attemptsLeft: attemptsLeft - 1)
             }
         }
     }

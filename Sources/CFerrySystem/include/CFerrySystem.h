@@ -18,4 +18,7 @@ int ferry_release_free_memory(void);
 /// Caps how many malloc arenas glibc creates (M_ARENA_MAX); call before threads start. Returns 1 on success.
 int ferry_limit_malloc_arenas(int count);
 
+/// Bytes malloc has handed out and not had back, in every arena and in mmapped chunks (glibc's mallinfo2); -1 elsewhere.
+long ferry_heap_in_use(void);
+
 #endif

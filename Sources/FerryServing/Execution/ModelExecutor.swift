@@ -54,6 +54,8 @@ final class ModelExecutor: @unchecked Sendable {
     /// several runs on: the other requests still want their answers).
     private var stoppable: [UInt64: Cancellation] = [:]
     private var liveThreads = 0
+    /// Written in `init` only.
+    private var threads: [NativeThread.Joinable] = []
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// One thread per session; each session is one model instance.
@@ -71,7 +73,7 @@ final class ModelExecutor: @unchecked Sendable {
         self.queue = RequestQueue(levels: policy.priorityLevels)
         liveThreads = sessions.count
         for (index, session) in sessions.enumerated() {
-            NativeThread.start(name: "\(name) #\(index)") { [self] in work(session) }
+            threads.append(NativeThread.Joinable(name: "\(name) #\(index)") { [self] in work(session) })
         }
     }
 
@@ -135,6 +137,13 @@ final class ModelExecutor: @unchecked Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             stopAccepting(thenResume: continuation)
         }
+    }
+
+    /// Blocks until the instance threads have ended entirely (after `drain`):
+    /// until then they hold this executor, its sessions and their per-thread
+    /// buffers.
+    func joinThreads() {
+        for thread in threads { thread.join() }
     }
 
     // MARK: Queue operations (each takes the lock)

@@ -13,12 +13,58 @@ enum NativeThread {
     /// Starts a detached thread running `body`; `name` shows in `top -H` and
     /// debuggers (Linux keeps the first 15 bytes).
     static func start(name: String, _ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Box(name: name, body)).toOpaque()
+        Joinable(name: name, body).detach()
+    }
+
+    /// A thread that is waited for: `join` returns once it has ended
+    /// entirely, its closure and thread-local storage released (ONNX
+    /// Runtime's per-thread buffers among them). One not joined is detached
+    /// when the handle goes.
+    final class Joinable: @unchecked Sendable {
+        private let thread: ThreadID
+        private var settled = false
+
+        init(name: String, _ body: @escaping @Sendable () -> Void) {
+            thread = NativeThread.create(name: name, body)
+        }
+
+        /// Blocks until the thread ends; call from a thread that may block.
+        func join() {
+            guard !settled else { return }
+            settled = true
+            #if canImport(Glibc)
+                pthread_join(thread, nil)
+            #else
+                pthread_join(thread!, nil)
+            #endif
+        }
+
+        fileprivate func detach() {
+            guard !settled else { return }
+            settled = true
+            #if canImport(Glibc)
+                pthread_detach(thread)
+            #else
+                pthread_detach(thread!)
+            #endif
+        }
+
+        deinit { detach() }
+    }
+
+    #if canImport(Glibc)
+        typealias ThreadID = pthread_t
+    #else
+        typealias ThreadID = pthread_t?
+    #endif
+
+    private static func create(name: String, _ body: @escaping @Sendable () -> Void) -> ThreadID {
         #if canImport(Glibc)
             var thread = pthread_t()
         #else
             var thread: pthread_t?
         #endif
+        let box = Unmanaged.passRetained(Box(name: name, body)).toOpaque()
         let status = pthread_create(
             &thread, nil,
             { argument in
@@ -28,11 +74,7 @@ enum NativeThread {
                 return nil
             }, box)
         precondition(status == 0, "pthread_create failed with \(status)")
-        #if canImport(Glibc)
-            pthread_detach(thread)
-        #else
-            pthread_detach(thread!)
-        #endif
+        return thread
     }
 
     private final class Box {

@@ -21,6 +21,32 @@ public enum ProcessMemory {
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
+    /// Bytes allocated through malloc and not freed (glibc's count). Unlike
+    /// RSS it does not move when freed pages are reused or returned, so a
+    /// load's growth in it is what the load allocated.
+    public static func heapInUseBytes() -> Int? {
+        let bytes = ferry_heap_in_use()
+        return bytes >= 0 ? bytes : nil
+    }
+
+    /// What a piece of work added to the process: the larger of its growth
+    /// in RSS and in the heap's allocations (the heap misses memory mapped
+    /// outside malloc; RSS misses allocations that reused pages freed before).
+    public struct Usage: Sendable {
+        let resident: Int?
+        let heap: Int?
+
+        public static var now: Usage { Usage(resident: residentBytes(), heap: heapInUseBytes()) }
+
+        public func growth(since before: Usage) -> Int? {
+            let deltas = [
+                resident.flatMap { now in before.resident.map { now - $0 } },
+                heap.flatMap { now in before.heap.map { now - $0 } },
+            ].compactMap { $0 }
+            return deltas.max().map { max(0, $0) }
+        }
+    }
+
     /// Hands freed heap pages back to the kernel. glibc keeps what a model's
     /// sessions freed in its arenas for reuse, so without this an unloaded
     /// model's memory stays resident (a 4 MB model: RSS 75 → 99 MB over 20
