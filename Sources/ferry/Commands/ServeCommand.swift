@@ -131,10 +131,13 @@ struct ServeCommand: AsyncParsableCommand {
     var insecureRegistry = Environment.string("FERRY_INSECURE_REGISTRY") == "1"
 
     @Option(
+        name: .customLong("malloc-arenas"),
         help: ArgumentHelp(
-            "malloc arenas (0: glibc's default of 8 per core). Few arenas let memory freed by an unloaded model be reused and returned.",
+            "malloc arenas (default: one per core, at least 2; 0: glibc's 8 per core). Few arenas let memory freed by an unloaded model be reused and returned.",
             valueName: "count"))
-    var mallocArenas = Environment.int("FERRY_MALLOC_ARENAS") ?? 2
+    var mallocArenasOption: Int?
+
+    var mallocArenas: Int { mallocArenasOption ?? Environment.int("FERRY_MALLOC_ARENAS") ?? max(2, AvailableCores.count) }
 
     @Flag(inversion: .prefixedNo, help: "One log line per request (logger ferry.access), with its id, route, model, status, duration and bytes.")
     var accessLog = Environment.string("FERRY_ACCESS_LOG") != "0"
