@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +30,7 @@ from conformance_support import (
     infer,
     start_server,
     stop_server,
+    wait_for,
 )
 
 pytestmark = pytest.mark.slow
@@ -54,15 +54,8 @@ class Registry:
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"http://{self.address}/v2/", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, f"docker-registry did not start:\n{self.log_path.read_text()}"
-            time.sleep(0.05)
+        assert wait_for(lambda: answers(f"http://{self.address}/v2/"), timeout_s=30, interval_s=0.05), (
+            f"docker-registry did not start:\n{self.log_path.read_text()}")
 
     def requests_for(self, repository: str) -> list[str]:
         """`METHOD PATH` of every request the registry logged for `repository`."""
@@ -115,6 +108,14 @@ def registry(tmp_path_factory):
     running = Registry(tmp_path_factory.mktemp("registry"))
     yield running
     running.stop()
+
+
+def answers(url: str) -> bool:
+    """Whether GET `url` is 200 now (a server that is not listening yet is not)."""
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def ferry(*args: str) -> subprocess.CompletedProcess:
@@ -332,15 +333,9 @@ def test_the_command_line_ferry_deploy_writes_for_artifacts_serves_them(registry
     process = subprocess.Popen([str(ferry_bin()), *arguments], stdout=log, stderr=subprocess.STDOUT)
     log.close()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{http}/v2/models/deployed/ready", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "ferry.log").read_text()
-            time.sleep(0.1)
+        ready = f"http://127.0.0.1:{http}/v2/models/deployed/ready"
+        assert wait_for(lambda: process.poll() is not None or answers(ready), timeout_s=60), (tmp_path / "ferry.log").read_text()
+        assert process.poll() is None, (tmp_path / "ferry.log").read_text()
         body = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 64], "data": [0.5] * 64}]}
         response = requests.post(f"http://127.0.0.1:{http}/v2/models/deployed/infer", json=body, timeout=10)
         assert response.status_code == 200 and response.json()["outputs"][0]["shape"] == [1, 16]
