@@ -38,19 +38,30 @@ public enum ModelArtifact {
 
     /// Packs the model directory `directory` (Triton layout: config.pbtxt,
     /// numbered version directories, anything else beside them) into
-    /// `layout`, all versions or only `version`.
+    /// `layout`, all versions or only `version`. A single `.onnx` file is
+    /// packed as `ferry serve` serves one: a model named after the file,
+    /// version 1.
     public static func pack(modelDirectory directory: String, version: Int64? = nil, into layout: OCILayout) throws(FerryError) -> Packed {
-        let root = URL(fileURLWithPath: directory).standardizedFileURL.path
-        let name = URL(fileURLWithPath: root).lastPathComponent
-        guard FileSystem.isDirectory(root) else { throw FerryError(.notFound, "\(directory) is not a model directory") }
+        let url = URL(fileURLWithPath: directory).standardizedFileURL
+        let singleFile = FileSystem.isRegularFile(url.path) && url.pathExtension == "onnx"
+        let root = singleFile ? url.deletingLastPathComponent().path : url.path
+        let name = singleFile ? url.deletingPathExtension().lastPathComponent : url.lastPathComponent
+        guard singleFile || FileSystem.isDirectory(root) else {
+            throw FerryError(.notFound, "\(directory) is neither a model directory nor an .onnx file")
+        }
         if let problem = ModelName.problem(name) {
             throw FerryError(.invalidArgument, "\(directory) would be served as \(ModelName.escaped(name)), but \(problem)")
         }
-        let files = try regularFiles(under: root).filter { path in
-            // Version directories are numbers; with --version only that one goes.
-            guard let first = path.split(separator: "/").first, path.contains("/"), let number = Int64(first) else { return true }
-            return version == nil || number == version
-        }
+        // Path in the model directory → the file it comes from.
+        let sources: [(path: String, file: String)] =
+            singleFile
+            ? (version ?? 1 == 1 ? [("1/model.onnx", url.path)] : [])
+            : try regularFiles(under: root).filter { path in
+                // Version directories are numbers; with --version only that one goes.
+                guard let first = path.split(separator: "/").first, path.contains("/"), let number = Int64(first) else { return true }
+                return version == nil || number == version
+            }.map { ($0, root + "/" + $0) }
+        let files = sources.map(\.path)
         let versions = Set(files.compactMap { $0.split(separator: "/").first.flatMap { Int64($0) } })
         guard !versions.isEmpty else {
             throw FerryError(
@@ -59,8 +70,8 @@ public enum ModelArtifact {
         }
         var layers: [Descriptor] = []
         var bytes = 0
-        for file in files {
-            let stored = try layout.putFile(root + "/" + file)
+        for (file, source) in sources {
+            let stored = try layout.putFile(source)
             layers.append(
                 Descriptor(
                     mediaType: mediaType(of: file), digest: stored.digest, size: stored.size,

@@ -34,6 +34,21 @@ struct ModelArtifactTests {
         #expect(ModelArtifact.mediaType(of: "warmup/x.bin") == ModelArtifact.datasetType)
     }
 
+    @Test("a single .onnx file packs as ferry serve serves it: a model named after the file, version 1")
+    func singleFile() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-artifact-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let file = root.appendingPathComponent("digits.onnx")
+        try Data("weights".utf8).write(to: file)
+        try Data("beside".utf8).write(to: root.appendingPathComponent("other.txt"))
+        let layout = try OCILayout(root: root.appendingPathComponent("layout"))
+        let packed = try ModelArtifact.pack(modelDirectory: file.path, into: layout)
+        #expect(packed.name == "digits" && packed.files == ["1/model.onnx"] && packed.bytes == 7)
+        #expect(throws: FerryError.self) { try ModelArtifact.pack(modelDirectory: file.path, version: 2, into: layout) }
+        #expect(throws: FerryError.self) { try ModelArtifact.pack(modelDirectory: root.appendingPathComponent("other.txt").path, into: layout) }
+    }
+
     @Test(
         "a layer's path must stay inside the model directory",
         arguments: ["../x", "/etc/passwd", "1/../../x", "", "1//model.onnx", ".hidden", "1/./model.onnx"])

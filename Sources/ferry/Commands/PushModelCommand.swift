@@ -20,7 +20,7 @@ struct PushModelCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The model's directory in a repository: REPOSITORY/NAME.", valueName: "model"))
+    @Argument(help: ArgumentHelp("The model's directory in a repository (REPOSITORY/NAME), or one .onnx file (served as NAME, version 1).", valueName: "model"))
     var model: String
 
     @Argument(help: ArgumentHelp("Where to: REGISTRY/REPOSITORY[:TAG].", valueName: "destination"))
