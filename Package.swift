@@ -119,11 +119,22 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ], swiftSettings: ferrySwiftSettings),
         .target(
+            name: "FerryPostgres",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: ferrySwiftSettings),
+        .target(
             name: "FerryJobs",
             dependencies: [
                 "FerryCore",
                 "FerryProtocol",
                 "FerryServing",
+                "FerryPostgres",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -225,6 +236,7 @@ let package = Package(
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerryProtocol", "FerryTestSupport"]),
         .testTarget(name: "FerrySecurityTests", dependencies: ["FerryCore", "FerrySecurity"]),
         .testTarget(name: "FerryImageTests", dependencies: ["FerryCore", "FerryImage"]),
+        .testTarget(name: "FerryPostgresTests", dependencies: ["FerryPostgres"]),
         .testTarget(name: "FerryDeployTests", dependencies: ["FerryCore", "FerryDeploy"]),
         .testTarget(name: "FerryConvertTests", dependencies: ["FerryCore", "FerryConvert", "FerryONNXRuntime"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import FerryCore
+import FerryJobs
 import FerrySecurity
 import FerryTelemetry
 import FerryServing
@@ -78,7 +79,7 @@ public func buildMetricsRouter(
 /// fit inference times (the library's defaults start at 5 ms).
 public func makeMetricsFactory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
     var factory = PrometheusMetricsFactory(registry: registry)
-    factory.durationHistogramBuckets = MetricsBuckets.durations
+    factory.durationHistogramBuckets = MetricsBuckets.durations.merging(JobMetrics.durationBuckets) { $1 }
     factory.valueHistogramBuckets = MetricsBuckets.values
     return factory
 }

@@ -21,8 +21,13 @@ import Synchronization
 /// last stopped are queued again, undelivered webhooks resume — then hands
 /// queued jobs to the scheduler, at most `concurrency` at a time. Place it
 /// after `ModelService` in the `ServiceGroup` so it stops before models unload.
+///
+/// With a store shared by several replicas, it also renews the leases of the
+/// jobs and deliveries it holds, stops a job that was cancelled through
+/// another replica or taken over by one, and takes over the webhooks of
+/// replicas that died.
 public final class JobService: Service, Sendable {
-    public let store: JobStore
+    public let store: any JobStore
     let server: InferenceServer
     let configuration: JobsConfiguration
     let logger: Logger
@@ -36,6 +41,8 @@ public final class JobService: Service, Sendable {
         var inferences: [String: Task<Result<InferenceResponse, FerryError>, Never>] = [:]
         /// Running jobs a client cancelled, as opposed to ones a shutdown interrupts.
         var cancelledByClient: Set<String> = []
+        /// Running jobs this replica no longer holds (another took them over): nothing of them is written.
+        var abandoned: Set<String> = []
         var deliveries: [String: Task<Void, Never>] = [:]
         var stopping = false
     }
@@ -43,7 +50,7 @@ public final class JobService: Service, Sendable {
     private let state = Mutex(State())
 
     public init(
-        store: JobStore, server: InferenceServer, configuration: JobsConfiguration, httpClient: HTTPClient = .shared, logger: Logger
+        store: any JobStore, server: InferenceServer, configuration: JobsConfiguration, httpClient: HTTPClient = .shared, logger: Logger
     ) {
         self.store = store
         self.server = server
@@ -129,7 +136,10 @@ public final class JobService: Service, Sendable {
         if let (job, inference) = running {
             inference?.cancel()
             await job.value
-        } else if let cancelled = try await store.finish(id, status: .cancelled, error: Self.cancelledByClient, now: Date()) {
+        } else if let cancelled = try await store.finish(
+            id, attempt: nil, status: .cancelled, response: nil, error: Self.cancelledByClient, now: Date())
+        {
+            // Queued, or running on another replica, which hears of it and stops.
             startDelivery(cancelled)
         }
         guard let current = try await store.job(id) else { throw FerryError(.notFound, "no job '\(id)'") }
@@ -142,27 +152,38 @@ public final class JobService: Service, Sendable {
 
     public func run() async throws {
         await server.manager.waitForInitialLoad()
-        let interrupted = try await store.requeueInterrupted()
+        let interrupted = try await store.recoverInterrupted()
         if !interrupted.isEmpty {
             logger.notice("jobs interrupted by the last stop run again", metadata: ["jobs": "\(interrupted.count)"])
         }
-        for job in try await store.pendingWebhooks() { startDelivery(job) }
-        logger.info("job store open", metadata: ["path": "\(store.path)", "ttl_seconds": "\(configuration.timeToLive.components.seconds)"])
+        await store.listen { [weak self] event in self?.handle(event) }
+        var metadata: Logger.Metadata = ["store": "\(store.location)", "ttl_seconds": "\(configuration.timeToLive.components.seconds)"]
+        if let lease = store.leaseDuration { metadata["lease_seconds"] = "\(lease.components.seconds)" }
+        logger.info("job store open", metadata: metadata)
 
         var lastPurge = ContinuousClock.now - .seconds(3600)
+        var lastSurvey = ContinuousClock.now - .seconds(3600)
         let purgeInterval = min(configuration.timeToLive / 2, .seconds(60))
+        // A shared store is also polled: a replica that died leaves no notification behind.
+        let pollInterval = store.leaseDuration.map { min($0 / 3, .seconds(2)) } ?? purgeInterval
+        let leases = store.leaseDuration.map { lease in Task { await self.renewLeases(every: lease / 3) } }
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 if ContinuousClock.now - lastPurge >= purgeInterval {
                     await purgeExpired()
                     lastPurge = .now
                 }
+                if ContinuousClock.now - lastSurvey >= pollInterval {
+                    await survey()
+                    lastSurvey = .now
+                }
                 let wait = await startDueJobs()
-                await wake.wait(upTo: min(wait, purgeInterval))
+                await wake.wait(upTo: min(wait, pollInterval))
             }
         } onGracefulShutdown: {
             self.wake.signal()
         }
+        leases?.cancel()
         // Running jobs finish (the scheduler drains them); undelivered
         // webhooks stay pending in the store and resume after a restart.
         let (running, deliveries) = state.withLock { state in
@@ -184,6 +205,7 @@ public final class JobService: Service, Sendable {
         let (free, excluded) = state.withLock { ($0.stopping ? 0 : configuration.concurrency - $0.running.count, Set($0.running.keys)) }
         do {
             for job in try await store.claimQueued(limit: free, excluding: excluded, now: Date()) {
+                JobMetrics.recordStart(queuedFor: .milliseconds(Int64((job.started ?? Date()).timeIntervalSince(job.created) * 1000)))
                 state.withLock { state in
                     state.running[job.id] = Task { await self.execute(job) }
                 }
@@ -191,9 +213,62 @@ public final class JobService: Service, Sendable {
             guard let due = try await store.nextDueDate() else { return .seconds(3600) }
             return .milliseconds(max(Int64(due.timeIntervalSinceNow * 1000), 1))
         } catch {
+            JobMetrics.storeUnavailable()
             logger.error("cannot read queued jobs", metadata: ["error": "\(error)"])
             return .seconds(1)
         }
+    }
+
+    /// Takes up webhooks nobody delivers (after a restart, or a replica's
+    /// death) and reports the store's counts.
+    private func survey() async {
+        let delivering = state.withLock { Set($0.deliveries.keys) }
+        do {
+            for job in try await store.claimWebhooks(excluding: delivering) { startDelivery(job) }
+            JobMetrics.recordStore(try await store.statistics())
+        } catch {
+            JobMetrics.storeUnavailable()
+            logger.warning("cannot survey the job store", metadata: ["error": "\(error)"])
+        }
+        let (running, deliveries) = state.withLock { ($0.running.count, $0.deliveries.count) }
+        JobMetrics.recordRunning(running)
+        JobMetrics.recordDeliveries(deliveries)
+    }
+
+    /// Keeps this replica's claims alive; a job it no longer holds stops here.
+    private func renewLeases(every interval: Duration) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            let (jobs, deliveries) = state.withLock { (Array($0.running.keys), Array($0.deliveries.keys)) }
+            guard !jobs.isEmpty || !deliveries.isEmpty else { continue }
+            do {
+                for id in try await store.renewLeases(jobs: jobs, deliveries: deliveries) {
+                    logger.warning("job no longer held here (cancelled or taken over): stopping it", metadata: ["job": "\(id)"])
+                    stopLocally(id, abandon: true)
+                }
+            } catch {
+                JobMetrics.storeUnavailable()
+                logger.warning("cannot renew job leases", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func handle(_ event: JobStoreEvent) {
+        switch event {
+        case .queued: wake.signal()
+        case .cancelled(let id): stopLocally(id, abandon: false)
+        }
+    }
+
+    /// Cancels a job's inference if it runs here. `abandon`: another replica
+    /// holds it now, so its outcome is not written.
+    private func stopLocally(_ id: String, abandon: Bool) {
+        let inference = state.withLock { state -> Task<Result<InferenceResponse, FerryError>, Never>? in
+            guard state.running[id] != nil else { return nil }
+            if abandon { state.abandoned.insert(id) } else { state.cancelledByClient.insert(id) }
+            return state.inferences[id]
+        }
+        inference?.cancel()
     }
 
     private func execute(_ job: Job) async {
@@ -202,6 +277,7 @@ public final class JobService: Service, Sendable {
                 state.running[job.id] = nil
                 state.inferences[job.id] = nil
                 state.cancelledByClient.remove(job.id)
+                state.abandoned.remove(job.id)
             }
             wake.signal()
         }
@@ -223,7 +299,7 @@ public final class JobService: Service, Sendable {
                 }
                 state.inferences[job.id] = task
                 // A cancel that came between claiming the job and here still counts.
-                if state.cancelledByClient.contains(job.id) { task.cancel() }
+                if state.cancelledByClient.contains(job.id) || state.abandoned.contains(job.id) { task.cancel() }
                 return task
             }
             switch await inference.value {
@@ -237,13 +313,15 @@ public final class JobService: Service, Sendable {
 
     /// A client's cancel ends the job; a shutdown or a busy model puts it back.
     private func settleFailure(of job: Job, _ error: FerryError, interrupted: Bool) async throws(FerryError) {
-        if state.withLock({ $0.cancelledByClient.contains(job.id) }) {
+        if state.withLock({ $0.abandoned.contains(job.id) }) {
+            return
+        } else if state.withLock({ $0.cancelledByClient.contains(job.id) }) {
             try await finish(job, .cancelled, error: Self.cancelledByClient)
         } else if interrupted {
-            try await store.requeue(job.id, notBefore: nil, reason: nil)
+            try await store.requeue(job.id, attempt: job.attempts, notBefore: nil, reason: nil)
         } else if error.code == .unavailable && job.attempts < configuration.maxAttempts {
             let delay = JobsConfiguration.backoff(.milliseconds(200), attempt: job.attempts)
-            try await store.requeue(job.id, notBefore: Date().addingTimeInterval(delay.seconds), reason: error)
+            try await store.requeue(job.id, attempt: job.attempts, notBefore: Date().addingTimeInterval(delay.seconds), reason: error)
             logger.info(
                 "job waits to retry", metadata: ["job": "\(job.id)", "error": "\(error)", "retry_in_ms": "\(delay / .milliseconds(1))"])
         } else {
@@ -251,8 +329,22 @@ public final class JobService: Service, Sendable {
         }
     }
 
+    /// Records the outcome; while the store is unreachable it keeps trying for
+    /// as long as the job's lease would last, so a result is not lost to a
+    /// database restart.
     private func finish(_ job: Job, _ status: Job.Status, response: Data? = nil, error: FerryError? = nil) async throws(FerryError) {
-        guard let finished = try await store.finish(job.id, status: status, response: response, error: error, now: Date()) else { return }
+        let deadline = ContinuousClock.now + (store.leaseDuration ?? .zero)
+        var stored: Job?
+        while true {
+            do {
+                stored = try await store.finish(job.id, attempt: job.attempts, status: status, response: response, error: error, now: Date())
+                break
+            } catch where error.code == .unavailable && ContinuousClock.now < deadline {
+                logger.warning("job store unavailable; the job's outcome waits", metadata: ["job": "\(job.id)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        guard let finished = stored else { return }
         var metadata: Logger.Metadata = ["job": "\(job.id)", "model": "\(job.model)"]
         if let error { metadata["error"] = "\(error.message)" }
         logger.info("job \(status.rawValue)", metadata: metadata)

@@ -1,3 +1,7 @@
+import FerryCore
+import FerryPostgres
+import Logging
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -6,9 +10,19 @@
 
 /// How `ferry serve` runs async jobs.
 public struct JobsConfiguration: Sendable {
-    /// The SQLite database; request and response bodies over `inlineLimit`
-    /// bytes go to files in `PATH.files`.
+    /// The SQLite database (request and response bodies over `inlineLimit`
+    /// bytes go to files in `PATH.files`), or a `postgres://` URL of a store
+    /// that several replicas share.
     public var storePath: String
+    /// The PostgreSQL password (never part of the URL).
+    public var storePassword: String?
+    /// How long a replica holds a job of a shared store without renewing its
+    /// claim: a replica that dies hands its jobs on after this long.
+    public var lease: Duration
+    /// Sessions each replica keeps with a shared store.
+    public var storeConnections: Int
+    /// This replica's name in a shared store (who runs what).
+    public var replica: String
     public var inlineLimit: Int
     /// Finished jobs are deleted this long after they finish.
     public var timeToLive: Duration
@@ -30,6 +44,10 @@ public struct JobsConfiguration: Sendable {
 
     public init(
         storePath: String = ".ferry/jobs.sqlite",
+        storePassword: String? = nil,
+        lease: Duration = .seconds(30),
+        storeConnections: Int = 4,
+        replica: String = "ferry",
         inlineLimit: Int = 64 << 10,
         timeToLive: Duration = .seconds(24 * 3600),
         concurrency: Int = 4,
@@ -42,6 +60,10 @@ public struct JobsConfiguration: Sendable {
         webhookAllowHTTP: Bool = false
     ) {
         self.storePath = storePath
+        self.storePassword = storePassword
+        self.lease = lease
+        self.storeConnections = storeConnections
+        self.replica = replica
         self.inlineLimit = inlineLimit
         self.timeToLive = timeToLive
         self.concurrency = concurrency
@@ -52,6 +74,22 @@ public struct JobsConfiguration: Sendable {
         self.webhookTimeout = webhookTimeout
         self.webhookAllowPrivate = webhookAllowPrivate
         self.webhookAllowHTTP = webhookAllowHTTP
+    }
+
+    /// Opens the store the configuration names: PostgreSQL for a `postgres://` URL, SQLite otherwise.
+    public func openStore(logger: Logger) async throws(FerryError) -> any JobStore {
+        guard PostgresConfiguration.isURL(storePath) else {
+            return try await SQLiteJobStore.open(path: storePath, inlineLimit: inlineLimit, logger: logger)
+        }
+        var postgres: PostgresConfiguration
+        do {
+            postgres = try PostgresConfiguration(url: storePath)
+        } catch {
+            throw FerryError(.invalidArgument, "--job-store: \(error.message)")
+        }
+        postgres.password = storePassword
+        postgres.applicationName = "ferry \(replica)"
+        return try await PostgresJobStore.open(postgres, replica: replica, lease: lease, connections: storeConnections, logger: logger)
     }
 
     /// The wait before retry number `attempt` (1 for the first retry).

@@ -152,8 +152,7 @@ public struct FerryServer: Sendable {
         )
         let server = InferenceServer(manager: manager)
         let jobs = JobService(
-            store: try await JobStore.open(
-                path: configuration.jobs.storePath, inlineLimit: configuration.jobs.inlineLimit, logger: Logger(label: "ferry.jobs")),
+            store: try await configuration.jobs.openStore(logger: Logger(label: "ferry.jobs")),
             server: server,
             configuration: configuration.jobs,
             logger: Logger(label: "ferry.jobs")

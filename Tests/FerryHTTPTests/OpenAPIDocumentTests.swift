@@ -24,7 +24,7 @@ struct OpenAPIDocumentTests {
             backend: ONNXRuntimeBackend(runtime: try ONNXRuntime.load(libraryPath: library)))
         let server = InferenceServer(manager: manager)
         let logger = Logger(label: "test")
-        let store = try await JobStore.open(path: directory.appendingPathComponent("jobs.sqlite").path, logger: logger)
+        let store = try await SQLiteJobStore.open(path: directory.appendingPathComponent("jobs.sqlite").path, logger: logger)
         let jobs = JobService(store: store, server: server, configuration: JobsConfiguration(), logger: logger)
         let routes = buildV2Router(server: server, jobs: jobs).routes.map { "\($0.method) \($0.path)" }
         let metrics = buildMetricsRouter(registry: PrometheusCollectorRegistry()).routes.map { "\($0.method) \($0.path)" }

@@ -9,8 +9,25 @@ import FerryJobs
 
 /// `ferry serve`'s options for async jobs (`Prefer: respond-async`) and their webhooks.
 struct JobOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("SQLite database of async jobs; large bodies go to PATH.files/.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Where async jobs are kept: a SQLite file (large bodies go to PATH.files/), or postgres://USER@HOST:PORT/DB?sslmode=MODE, shared by every replica.",
+            valueName: "path|url"))
     var jobStore = Environment.string("FERRY_JOB_STORE") ?? ".ferry/jobs.sqlite"
+
+    @Option(
+        help: ArgumentHelp(
+            "File holding the PostgreSQL job store's password (or set FERRY_JOB_STORE_PASSWORD); never part of the URL.", valueName: "file"))
+    var jobStorePasswordFile: String?
+
+    @Option(help: ArgumentHelp("How long a replica holds a job of a shared store without renewing its claim; a replica that dies hands its jobs on after this long.", valueName: "duration"))
+    var jobLease = Environment.string("FERRY_JOB_LEASE") ?? "30s"
+
+    @Option(help: "Sessions each replica keeps with a PostgreSQL job store.")
+    var jobStoreConnections = Environment.int("FERRY_JOB_STORE_CONNECTIONS") ?? 4
+
+    @Option(help: ArgumentHelp("This replica's name in a shared job store (default: the host name and process id).", valueName: "name"))
+    var replicaName: String?
 
     @Option(help: ArgumentHelp("How long finished jobs are kept (e.g. 90s, 30m, 24h, 7d).", valueName: "duration"))
     var jobTtl = Environment.string("FERRY_JOB_TTL") ?? "24h"
@@ -51,11 +68,37 @@ struct JobOptions: ParsableArguments {
             throw ValidationError("--webhook-backoff must be a duration such as 1s or 250ms, not '\(webhookBackoff)'")
         }
         if let webhookSecret, webhookSecret.isEmpty { throw ValidationError("--webhook-secret must not be empty") }
+        guard let lease = Self.duration(jobLease), lease >= .seconds(1) else {
+            throw ValidationError("--job-lease must be a duration of at least 1s, such as 30s, not '\(jobLease)'")
+        }
+        guard jobStoreConnections >= 1 else { throw ValidationError("--job-store-connections must be at least 1") }
     }
 
-    var configuration: JobsConfiguration {
+    /// The password from its file (trailing newline dropped, as a mounted Secret has none but an echo does) or the environment.
+    func storePassword() throws -> String? {
+        guard let file = jobStorePasswordFile ?? Environment.string("FERRY_JOB_STORE_PASSWORD_FILE") else {
+            return Environment.string("FERRY_JOB_STORE_PASSWORD")
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("--job-store-password-file: cannot read '\(file)'")
+        }
+        var password = String(decoding: data, as: UTF8.self)
+        while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+        return password
+    }
+
+    /// Pod names are host names in Kubernetes; the process id tells restarts apart.
+    var replica: String {
+        replicaName ?? Environment.string("FERRY_REPLICA_NAME") ?? "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    func configuration() throws -> JobsConfiguration {
         JobsConfiguration(
             storePath: jobStore,
+            storePassword: try storePassword(),
+            lease: Self.duration(jobLease) ?? .seconds(30),
+            storeConnections: jobStoreConnections,
+            replica: replica,
             inlineLimit: jobInlineLimit,
             timeToLive: Self.duration(jobTtl) ?? .seconds(24 * 3600),
             concurrency: jobConcurrency,

@@ -232,7 +232,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.instances = instances
             configuration.defaultMaxBatchSize = defaultMaxBatchSize
             configuration.defaultBatching = defaultBatching
-            configuration.jobs = jobOptions.configuration
+            configuration.jobs = try jobOptions.configuration()
             configuration.tls = security.tls
             configuration.access = security.access
             configuration.accessLog = accessLog
