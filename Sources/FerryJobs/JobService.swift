@@ -256,19 +256,22 @@ public final class JobService: Service, Sendable {
     private func handle(_ event: JobStoreEvent) {
         switch event {
         case .queued: wake.signal()
-        case .cancelled(let id): stopLocally(id, abandon: false)
+        case .cancelled(let id):
+            if stopLocally(id, abandon: false) { logger.info("job cancelled through another replica: stopping it", metadata: ["job": "\(id)"]) }
         }
     }
 
     /// Cancels a job's inference if it runs here. `abandon`: another replica
     /// holds it now, so its outcome is not written.
-    private func stopLocally(_ id: String, abandon: Bool) {
-        let inference = state.withLock { state -> Task<Result<InferenceResponse, FerryError>, Never>? in
-            guard state.running[id] != nil else { return nil }
+    @discardableResult
+    private func stopLocally(_ id: String, abandon: Bool) -> Bool {
+        let (runs, inference) = state.withLock { state -> (Bool, Task<Result<InferenceResponse, FerryError>, Never>?) in
+            guard state.running[id] != nil else { return (false, nil) }
             if abandon { state.abandoned.insert(id) } else { state.cancelledByClient.insert(id) }
-            return state.inferences[id]
+            return (true, state.inferences[id])
         }
         inference?.cancel()
+        return runs
     }
 
     private func execute(_ job: Job) async {

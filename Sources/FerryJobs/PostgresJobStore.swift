@@ -126,6 +126,7 @@ public final class PostgresJobStore: JobStore {
         _ id: String, attempt: Int?, status: Job.Status, response: Data?, error: FerryError?, now: Date
     ) async throws(FerryError) -> Job? {
         // A finished job's webhook is claimed by the replica that finished it, in the same statement.
+        // `runner` stays: which replica ran a job is worth knowing afterwards.
         let fence = attempt == nil ? "status IN ('queued', 'running')" : "status = 'running' AND attempts = $8"
         var parameters: [PostgresValue] = [
             .text(id), .text(status.rawValue), response.map { .bytes(ByteBuffer(bytes: $0)) } ?? .null,
@@ -135,7 +136,7 @@ public final class PostgresJobStore: JobStore {
         let rows = try await query(
             """
             UPDATE ferry_jobs SET status = $2, finished = clock_timestamp(), response = $3, error_code = $4, error_message = $5,
-                runner = NULL, lease_until = NULL,
+                lease_until = NULL,
                 webhook_status = CASE WHEN webhook IS NULL THEN NULL ELSE 'pending' END,
                 webhook_runner = CASE WHEN webhook IS NULL THEN NULL ELSE $6 END,
                 webhook_lease_until = CASE WHEN webhook IS NULL THEN NULL ELSE clock_timestamp() + make_interval(secs => $7) END

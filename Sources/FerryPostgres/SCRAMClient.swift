@@ -10,7 +10,7 @@ import CryptoExtras
 /// The client side of SCRAM-SHA-256 (RFC 5802/7677) as PostgreSQL runs it:
 /// no channel binding, and the user name left empty (the server takes the
 /// startup message's).
-struct SCRAMClient {
+package struct SCRAMClient {
     static let mechanism = "SCRAM-SHA-256"
 
     let password: String
@@ -19,19 +19,19 @@ struct SCRAMClient {
     private var clientFirstBare = ""
     private var serverSignature: [UInt8] = []
 
-    init(password: String, user: String = "", clientNonce: String? = nil) {
+    package init(password: String, user: String = "", clientNonce: String? = nil) {
         self.password = password
         self.user = user
         self.clientNonce = clientNonce ?? Data((0..<18).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
     }
 
-    mutating func clientFirstMessage() -> [UInt8] {
+    package mutating func clientFirstMessage() -> [UInt8] {
         clientFirstBare = "n=\(user),r=\(clientNonce)"
         return Array("n,,\(clientFirstBare)".utf8)
     }
 
     /// Answers the server's challenge with the proof of the password.
-    mutating func clientFinalMessage(serverFirst: [UInt8]) throws(PostgresError) -> [UInt8] {
+    package mutating func clientFinalMessage(serverFirst: [UInt8]) throws(PostgresError) -> [UInt8] {
         guard let serverFirstText = String(validating: serverFirst, as: UTF8.self) else { throw Self.failure("its first message is not text") }
         let attributes = Self.attributes(serverFirstText)
         guard let nonce = attributes["r"], nonce.hasPrefix(clientNonce), nonce.count > clientNonce.count else {
@@ -60,7 +60,7 @@ struct SCRAMClient {
     }
 
     /// Checks that the server knew the password too.
-    func verify(serverFinal: [UInt8]) throws(PostgresError) {
+    package func verify(serverFinal: [UInt8]) throws(PostgresError) {
         let attributes = Self.attributes(String(decoding: serverFinal, as: UTF8.self))
         if let error = attributes["e"] { throw PostgresError(.protocolViolation, "SCRAM authentication failed: \(error)") }
         guard let verifier = attributes["v"].flatMap({ Data(base64Encoded: $0) }), Array(verifier) == serverSignature else {

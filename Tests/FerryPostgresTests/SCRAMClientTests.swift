@@ -1,6 +1,5 @@
+import FerryPostgres
 import Testing
-
-@testable import FerryPostgres
 
 struct SCRAMClientTests {
     /// RFC 7677, section 3: the SCRAM-SHA-256 exchange for user "user", password "pencil".
