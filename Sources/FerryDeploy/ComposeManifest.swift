@@ -24,23 +24,32 @@ enum ComposeManifest {
         // SECRET/tls.key and SECRET/api-keys, mounted in /run/secrets.
         var secrets: [(String, ManifestNode)] = []
         var serviceSecrets: [ManifestNode] = []
+        // Swarm mounts secrets owned by root unless told: ferry runs as 65532 and must read them.
+        func serviceSecret(_ source: String, target: String) -> ManifestNode {
+            ["source": .string(source), "target": .string(target), "uid": "65532", "gid": "65532", "mode": 0o400]
+        }
         if let secret = request.tlsSecret {
             for file in ["tls.crt", "tls.key"] {
                 let name = "\(secret)-\(file.replacing(".", with: "-"))"
                 secrets.append((name, ["file": .string("./\(secret)/\(file)")]))
-                serviceSecrets.append(["source": .string(name), "target": .string(file), "mode": 0o400])
+                serviceSecrets.append(serviceSecret(name, target: file))
             }
         }
         if let secret = request.apiKeySecret {
             secrets.append(("\(secret)-api-keys", ["file": .string("./\(secret)/api-keys")]))
-            serviceSecrets.append(["source": .string("\(secret)-api-keys"), "target": "api-keys", "mode": 0o400])
+            serviceSecrets.append(serviceSecret("\(secret)-api-keys", target: "api-keys"))
         }
         if let secret = request.registrySecret {
             secrets.append(("\(secret)-config-json", ["file": .string("./\(secret)/config.json")]))
-            serviceSecrets.append([
-                "source": .string("\(secret)-config-json"), "target": .string(DeploymentRequest.registryConfigDirectory + "/config.json"),
-                "mode": 0o400,
-            ])
+            serviceSecrets.append(serviceSecret("\(secret)-config-json", target: DeploymentRequest.registryConfigDirectory + "/config.json"))
+        }
+        if let secret = request.jobStoreSecret {
+            secrets.append(("\(secret)-password", ["file": .string("./\(secret)/password")]))
+            serviceSecrets.append(serviceSecret("\(secret)-password", target: "job-store-password"))
+            environment += [
+                ("FERRY_JOB_STORE", .string(DeploymentRequest.composeJobStoreURL)),
+                ("FERRY_JOB_STORE_PASSWORD_FILE", "/run/secrets/job-store-password"),
+            ]
         }
         // The container checks itself over loopback: its own certificate need not verify there.
         let healthURL = request.tlsSecret == nil ? "http://127.0.0.1:\(ports.http)" : "https://127.0.0.1:\(ports.http)"
@@ -71,6 +80,13 @@ enum ComposeManifest {
                 ]
             ),
             ("restart", "unless-stopped"),
+            // Compose waits for the database; Swarm ignores this, and ferry waits for it at start instead.
+            (
+                "depends_on",
+                request.jobStoreSecret.map { _ in
+                    ManifestNode.map([(DeploymentRequest.composeJobStoreService, ["condition": "service_healthy"] as ManifestNode)])
+                }
+            ),
             (
                 "deploy",
                 [
@@ -92,10 +108,35 @@ enum ComposeManifest {
                 ]
             ),
         ])
+        var services: [(String, ManifestNode)] = [(request.name, service)]
+        var volumes: [(String, ManifestNode)] = request.modelArtifacts.isEmpty ? [] : [("model-cache", .map([]))]
+        if let secret = request.jobStoreSecret {
+            services.append((DeploymentRequest.composeJobStoreService, jobStore(secret: secret)))
+            volumes.append(("job-store", .map([])))
+        }
         return .map([
-            ("name", .string(request.name)), ("services", .map([(request.name, service)])),
+            ("name", .string(request.name)), ("services", .map(services)),
             ("secrets", secrets.isEmpty ? nil : .map(secrets)),
-            ("volumes", request.modelArtifacts.isEmpty ? nil : .map([("model-cache", .map([]))])),
+            ("volumes", volumes.isEmpty ? nil : .map(volumes)),
         ])
+    }
+
+    /// PostgreSQL for the replicas' shared job store, its data in a named
+    /// volume; one replica (PostgreSQL does not scale by replicas).
+    static func jobStore(secret: String) -> ManifestNode {
+        [
+            "image": "postgres:17",
+            "environment": [
+                "POSTGRES_USER": "ferry", "POSTGRES_DB": "ferry", "POSTGRES_PASSWORD_FILE": "/run/secrets/job-store-password",
+            ],
+            "secrets": [["source": .string("\(secret)-password"), "target": "job-store-password", "mode": 0o444]],
+            "volumes": ["job-store:/var/lib/postgresql/data"],
+            "healthcheck": [
+                "test": ["CMD", "pg_isready", "-U", "ferry", "-d", "ferry"], "interval": "5s", "timeout": "5s", "retries": 10,
+                "start_period": "30s",
+            ],
+            "restart": "unless-stopped",
+            "deploy": ["mode": "replicated", "replicas": 1, "restart_policy": ["condition": "any", "delay": "5s"]],
+        ]
     }
 }

@@ -69,6 +69,10 @@ public struct DeploymentRequest: Sendable {
     /// A Secret of type kubernetes.io/dockerconfigjson with the credentials
     /// for the artifacts' registry (Compose: the file NAME/config.json).
     public var registrySecret: String?
+    /// A Secret with the shared PostgreSQL job store: `url` (postgres://USER@HOST:PORT/DB?sslmode=…)
+    /// and `password`, so every replica answers for every job. Compose: the
+    /// file NAME/password, and a `postgres` service beside ferry.
+    public var jobStoreSecret: String?
 
     public init(target: Target, image: String, name: String, cpu: ResourceQuantity) {
         self.target = target
@@ -111,7 +115,7 @@ public struct DeploymentRequest: Sendable {
                 "--name '\(name)' must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most \(target == .kserve ? 45 : 63) characters"
             )
         }
-        for (option, secret) in [("--tls-secret", tlsSecret), ("--api-key-secret", apiKeySecret), ("--registry-secret", registrySecret)] {
+        for (option, secret) in [("--tls-secret", tlsSecret), ("--api-key-secret", apiKeySecret), ("--registry-secret", registrySecret), ("--job-store-secret", jobStoreSecret)] {
             if let secret, !Self.isDNSSubdomain(secret) {
                 throw fail("\(option) '\(secret)' must be a Secret's name: lowercase letters, digits, '-' and '.', at most 253 characters")
             }
@@ -182,6 +186,10 @@ public struct DeploymentRequest: Sendable {
     }
 
     static let artifactScheme = "oci://"
+
+    /// The Compose target's own PostgreSQL: the service, and ferry's URL for it.
+    static let composeJobStoreService = "postgres"
+    static let composeJobStoreURL = "postgres://ferry@postgres:5432/ferry?sslmode=disable"
 
     /// Where the pods keep the artifacts they pull (an emptyDir; a volume in Compose, kept across restarts).
     static let modelCacheDirectory = "/var/cache/ferry/models"

@@ -161,10 +161,17 @@ enum KubernetesManifests {
 
     static func environment(_ request: DeploymentRequest) -> ManifestNode {
         let security = securityEnvironment(request, directory: (tlsDirectory, apiKeysDirectory))
-        return .list(
-            ([("FERRY_DRAIN_TIMEOUT", String(request.drainTimeout))] + security + request.environment).map { name, value in
-                ["name": .string(name), "value": .string(value)]
-            })
+        var variables: [ManifestNode] = ([("FERRY_DRAIN_TIMEOUT", String(request.drainTimeout))] + security + request.environment).map {
+            name, value in ["name": .string(name), "value": .string(value)]
+        }
+        if let secret = request.jobStoreSecret {
+            // The replicas share the store; each names itself by its pod in it.
+            for (name, key) in [("FERRY_JOB_STORE", "url"), ("FERRY_JOB_STORE_PASSWORD", "password")] {
+                variables.append(["name": .string(name), "valueFrom": ["secretKeyRef": ["name": .string(secret), "key": .string(key)]]])
+            }
+            variables.append(["name": "FERRY_REPLICA_NAME", "valueFrom": ["fieldRef": ["fieldPath": "metadata.name"]]])
+        }
+        return .list(variables)
     }
 
     static func resources(_ request: DeploymentRequest) -> ManifestNode {

@@ -38,6 +38,7 @@ struct ManifestGoldenTests {
         request.maxReplicas = 8
         request.scaleOn = .queue
         request.prometheusOperator = true
+        request.jobStoreSecret = "digits-jobs"
         let files = try Deployment.files(request)
         #expect(
             files.map(\.name) == [
@@ -72,10 +73,11 @@ struct ManifestGoldenTests {
         try Self.expectGolden(try Deployment.files(request, grpc: true), "kserve-raw-grpc.yaml")
     }
 
-    @Test("compose: replicas, start-first updates, restart policy, health check")
+    @Test("compose: replicas, start-first updates, restart policy, health check, a PostgreSQL job store")
     func compose() throws {
         var request = try Self.request(.compose)
         request.replicas = 2
+        request.jobStoreSecret = "digits-jobs"
         request.cpuLimit = try ResourceQuantity(parsing: "2", what: "--cpu-limit")
         try Self.expectGolden(try Deployment.files(request), "compose.yaml")
     }

@@ -32,6 +32,7 @@ KUBERNETES_CASES = {
                 "--prometheus-operator"],
     "artifacts": [IMAGE, "--target", "kubernetes", "--model", ARTIFACT, "--model", PINNED, "--registry-secret", "regcred",
                   "--env", "FERRY_MODEL_MEMORY_BUDGET=2GiB"],
+    "shared-jobs": [IMAGE, "--target", "kubernetes", "--replicas", "3", "--job-store-secret", "digits-jobs"],
 }
 KSERVE_CASES = {
     "serverless": [IMAGE, "--target", "kserve", "--min-replicas", "0", "--max-replicas", "5"],
@@ -40,12 +41,14 @@ KSERVE_CASES = {
     "api-keys": [IMAGE, "--target", "kserve", "--api-key-secret", "digits-keys"],
     "artifacts": [IMAGE, "--target", "kserve", "--model", ARTIFACT, "--registry-secret", "regcred"],
     "modelcar": [IMAGE, "--target", "kserve", "--storage-uri", "oci://registry.example.com/models/mlp-modelcar:v1"],
+    "shared-jobs": [IMAGE, "--target", "kserve", "--job-store-secret", "digits-jobs"],
 }
 COMPOSE_CASES = {
     "defaults": [IMAGE, "--target", "compose"],
     "swarm": [IMAGE, "--target", "compose", "--replicas", "3", "--cpu", "2", "--cpu-limit", "2", "--memory", "2Gi"],
     "secured": [IMAGE, "--target", "compose", "--tls-secret", "digits-tls", "--api-key-secret", "digits-keys"],
     "artifacts": [IMAGE, "--target", "compose", "--model", ARTIFACT, "--registry-secret", "regcred"],
+    "shared-jobs": [IMAGE, "--target", "compose", "--replicas", "3", "--job-store-secret", "digits-jobs", "--tls-secret", "digits-tls"],
 }
 
 
@@ -178,6 +181,7 @@ def test_refusals_exit_1_with_one_line(deploy):
         (["--target", "kubernetes", "--model", "registry.example.com/models/mlp:v1"], "must be a model artifact oci://"),
         (["--target", "kserve", "--model", ARTIFACT, "--storage-uri", "s3://models/mlp"], "not both"),
         (["--target", "kubernetes", "--registry-secret", "regcred"], "--registry-secret is for pulling --model artifacts"),
+        (["--target", "kubernetes", "--job-store-secret", "Jobs_Store"], "--job-store-secret 'Jobs_Store' must be a Secret's name"),
     ]
     for args, message in cases:
         result = deploy(IMAGE, *args, check=False)
@@ -258,3 +262,32 @@ def test_model_artifacts_are_pulled_by_ferry_into_a_cache_volume(deploy):
     assert service["volumes"] == [f"model-cache:{cache}"] and "model-cache" in compose["volumes"]
     assert service["environment"]["DOCKER_CONFIG"] == "/etc/ferry/registry"
     assert any(secret["target"] == "/etc/ferry/registry/config.json" for secret in service["secrets"])
+
+
+def test_shared_job_store_reaches_every_replica(deploy):
+    """--job-store-secret: every replica reads the store's URL and password
+    from the Secret (never from the manifest) and names itself by its pod."""
+    documents = {document.get("kind"): document for document in deploy(*KUBERNETES_CASES["shared-jobs"])}
+    container = documents["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    sources = {env["name"]: env.get("valueFrom") for env in container["env"]}
+    assert sources["FERRY_JOB_STORE"] == {"secretKeyRef": {"name": "digits-jobs", "key": "url"}}
+    assert sources["FERRY_JOB_STORE_PASSWORD"] == {"secretKeyRef": {"name": "digits-jobs", "key": "password"}}
+    assert sources["FERRY_REPLICA_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert all("value" not in env for env in container["env"] if env["name"].startswith("FERRY_JOB_STORE"))
+
+    runtime, _ = deploy(*KSERVE_CASES["shared-jobs"])
+    sources = {env["name"]: env.get("valueFrom") for env in runtime["spec"]["containers"][0]["env"]}
+    assert sources["FERRY_JOB_STORE"] == {"secretKeyRef": {"name": "digits-jobs", "key": "url"}}
+
+    # Compose brings its own PostgreSQL, its data on a named volume, and ferry waits for it to be healthy.
+    (compose,) = deploy(*COMPOSE_CASES["shared-jobs"])
+    ferry = compose["services"][compose["name"]]
+    postgres = compose["services"]["postgres"]
+    assert ferry["environment"]["FERRY_JOB_STORE"].startswith("postgres://ferry@postgres:5432/ferry")
+    assert ferry["environment"]["FERRY_JOB_STORE_PASSWORD_FILE"] == "/run/secrets/job-store-password"
+    assert ferry["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert postgres["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/job-store-password"
+    assert postgres["volumes"] == ["job-store:/var/lib/postgresql/data"] and "job-store" in compose["volumes"]
+    assert compose["secrets"]["digits-jobs-password"] == {"file": "./digits-jobs/password"}
+    # Swarm mounts secrets as root unless told: ferry (65532) must be able to read its own.
+    assert all(secret["uid"] == "65532" and secret["mode"] == 0o400 for secret in ferry["secrets"])

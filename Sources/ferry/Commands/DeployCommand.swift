@@ -105,6 +105,12 @@ struct DeployCommand: AsyncParsableCommand {
     var registrySecret: String?
 
     @Option(
+        help: ArgumentHelp(
+            "A Secret with the shared PostgreSQL job store ('url': postgres://USER@HOST:PORT/DB?sslmode=…, 'password'): every replica answers for every async job. Compose: the file NAME/password and a postgres service with a volume.",
+            valueName: "secret"))
+    var jobStoreSecret: String?
+
+    @Option(
         help: ArgumentHelp("The model repository the image holds: sizes the memory, and ferry.yaml is found next to it.", valueName: "path")
     )
     var repository: String?
@@ -173,6 +179,7 @@ struct DeployCommand: AsyncParsableCommand {
             request.apiKeySecret = apiKeySecret
             request.modelArtifacts = modelArtifacts
             request.registrySecret = registrySecret
+            request.jobStoreSecret = jobStoreSecret
             request.environment =
                 settings.environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 + environment.map { pair in
