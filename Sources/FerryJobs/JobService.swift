@@ -201,15 +201,19 @@ public final class JobService: Service, Sendable {
     }
 
     /// Hands due queued jobs to the scheduler; returns how long until the next one is due.
+    /// With every slot taken, nothing is asked of the store: a job that ends wakes the loop.
     private func startDueJobs() async -> Duration {
         let (free, excluded) = state.withLock { ($0.stopping ? 0 : configuration.concurrency - $0.running.count, Set($0.running.keys)) }
+        guard free > 0 else { return .seconds(3600) }
         do {
-            for job in try await store.claimQueued(limit: free, excluding: excluded, now: Date()) {
+            let claimed = try await store.claimQueued(limit: free, excluding: excluded, now: Date())
+            for job in claimed {
                 JobMetrics.recordStart(queuedFor: .milliseconds(Int64((job.started ?? Date()).timeIntervalSince(job.created) * 1000)))
                 state.withLock { state in
                     state.running[job.id] = Task { await self.execute(job) }
                 }
             }
+            if claimed.count == free { return .seconds(3600) }
             guard let due = try await store.nextDueDate() else { return .seconds(3600) }
             return .milliseconds(max(Int64(due.timeIntervalSinceNow * 1000), 1))
         } catch {

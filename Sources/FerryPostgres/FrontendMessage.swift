@@ -40,19 +40,23 @@ enum FrontendMessage {
         body(type: "Q", into: &buffer) { $0.writeCString(sql) }
     }
 
-    /// Parse, Bind, Describe and Execute of the unnamed statement, then Sync:
-    /// one round trip. Parameters go in binary with their types named, and
-    /// every result column comes back in binary.
-    static func extendedQuery(_ sql: String, _ parameters: [PostgresValue], into buffer: inout ByteBuffer) {
-        body(type: "P", into: &buffer) { buffer in
-            buffer.writeCString("")
-            buffer.writeCString(sql)
-            buffer.writeInteger(Int16(parameters.count))
-            for parameter in parameters { buffer.writeInteger(parameter.typeOID) }
+    /// Parse (unless `statement` is already prepared), Bind, Describe and
+    /// Execute, then Sync: one round trip. Parameters go in binary with their
+    /// types named, and every result column comes back in binary.
+    static func extendedQuery(
+        _ sql: String, _ parameters: [PostgresValue], statement: String, parse: Bool, into buffer: inout ByteBuffer
+    ) {
+        if parse {
+            body(type: "P", into: &buffer) { buffer in
+                buffer.writeCString(statement)
+                buffer.writeCString(sql)
+                buffer.writeInteger(Int16(parameters.count))
+                for parameter in parameters { buffer.writeInteger(parameter.typeOID) }
+            }
         }
         body(type: "B", into: &buffer) { buffer in
             buffer.writeCString("")
-            buffer.writeCString("")
+            buffer.writeCString(statement)
             buffer.writeInteger(Int16(1))
             buffer.writeInteger(Int16(1))
             buffer.writeInteger(Int16(parameters.count))

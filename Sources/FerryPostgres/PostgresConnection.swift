@@ -20,7 +20,7 @@ import Synchronization
 /// (a server that stopped answering would otherwise hold the caller forever).
 public final class PostgresConnection: Sendable {
     private struct Command: Sendable {
-        var request: ByteBuffer
+        var statement: Statement
         var continuation: CheckedContinuation<PostgresRows, any Error>
     }
 
@@ -106,7 +106,7 @@ public final class PostgresConnection: Sendable {
                 channel.close(promise: nil)
             }
             do {
-                let rows = try await session.run(command.request)
+                let rows = try await session.run(command.statement)
                 timeout.cancel()
                 command.continuation.resume(returning: rows)
             } catch let error as PostgresError where error.kind == .server {
@@ -127,24 +127,20 @@ public final class PostgresConnection: Sendable {
     /// Runs one statement with binary parameters (`$1`, `$2`, …).
     @discardableResult
     public func query(_ sql: String, _ parameters: [PostgresValue] = []) async throws(PostgresError) -> PostgresRows {
-        var request = channel.allocator.buffer(capacity: sql.utf8.count + 64)
-        FrontendMessage.extendedQuery(sql, parameters, into: &request)
-        return try await send(request)
+        try await send(.extended(sql, parameters))
     }
 
     /// Runs statements in the simple protocol: several may be given at once,
     /// none takes parameters (migrations, LISTEN, BEGIN/COMMIT).
     public func execute(_ sql: String) async throws(PostgresError) {
-        var request = channel.allocator.buffer(capacity: sql.utf8.count + 8)
-        FrontendMessage.query(sql, into: &request)
-        _ = try await send(request)
+        _ = try await send(.simple(sql))
     }
 
-    private func send(_ request: ByteBuffer) async throws(PostgresError) -> PostgresRows {
+    private func send(_ statement: Statement) async throws(PostgresError) -> PostgresRows {
         guard channel.isActive else { throw PostgresError(.connection, "the PostgreSQL session was closed") }
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                if case .terminated = commands.yield(Command(request: request, continuation: continuation)) {
+                if case .terminated = commands.yield(Command(statement: statement, continuation: continuation)) {
                     continuation.resume(throwing: PostgresError(.connection, "the PostgreSQL session was closed"))
                 }
             }
@@ -165,11 +161,57 @@ public final class PostgresConnection: Sendable {
     }
 }
 
+private enum Statement: Sendable {
+    /// Extended protocol: binary parameters and results.
+    case extended(String, [PostgresValue])
+    /// Simple protocol: several statements, no parameters, text results.
+    case simple(String)
+}
+
 /// The socket's two directions, used only by the connection's own task.
 private struct Session {
     var messages: NIOAsyncChannelInboundStream<BackendMessage>.AsyncIterator
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     let channel: any Channel
+    /// Statements prepared in this session, by their SQL: the server parses
+    /// and plans each once per session instead of once per call.
+    var prepared: [String: String] = [:]
+    var preparedCount = 0
+    static let maximumPrepared = 128
+
+    init(messages: NIOAsyncChannelInboundStream<BackendMessage>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel) {
+        self.messages = messages
+        self.outbound = outbound
+        self.channel = channel
+    }
+
+    mutating func run(_ statement: Statement) async throws -> PostgresRows {
+        switch statement {
+        case .simple(let sql):
+            return try await run(simpleQuery: sql)
+        case .extended(let sql, let parameters):
+            var request = channel.allocator.buffer(capacity: sql.utf8.count + 64)
+            if let name = prepared[sql] {
+                FrontendMessage.extendedQuery(sql, parameters, statement: name, parse: false, into: &request)
+                do {
+                    return try await run(request)
+                } catch let error as PostgresError where error.sqlState == "26000" || error.sqlState == "0A000" {
+                    // Gone (DISCARD) or outdated by a schema change: prepare it again.
+                    prepared[sql] = nil
+                    _ = try? await run(simpleQuery: "DEALLOCATE \(name)")
+                    return try await run(statement)
+                }
+            }
+            // Past the limit (SQL built from many filters), statements go unnamed and unkept.
+            // A name is never reused: a statement whose Parse succeeded but whose Bind failed still exists.
+            let name = prepared.count < Self.maximumPrepared ? "ferry_\(preparedCount)" : ""
+            if !name.isEmpty { preparedCount += 1 }
+            FrontendMessage.extendedQuery(sql, parameters, statement: name, parse: true, into: &request)
+            let rows = try await run(request)
+            if !name.isEmpty { prepared[sql] = name }
+            return rows
+        }
+    }
 
     mutating func next() async throws -> BackendMessage {
         guard let message = try await messages.next() else {

@@ -32,7 +32,10 @@ def postgres_missing_reason() -> str | None:
 
 
 class Postgres:
-    def __init__(self) -> None:
+    """`durable`: fsync on, as in production (benchmarks); tests turn it off for speed."""
+
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable
         self.bin = postgres_bin()
         self.root = Path(tempfile.mkdtemp(prefix="ferry-pg-"))
         self.data = self.root / "data"
@@ -56,7 +59,7 @@ class Postgres:
         return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync={'on' if self.durable else 'off'} -c max_connections=200"
         self._run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start"])
 
     def stop(self, mode: str = "fast") -> None:
