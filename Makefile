@@ -82,6 +82,8 @@ bench: deps python-env conformance-env
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-security
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-coldstart
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-soak
+	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-jobs
+	scripts/bench-job-bodies
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-image
 
 # Instructions per request of ferry serve over gRPC and HTTP (callgrind); see

@@ -220,7 +220,19 @@ private struct Session {
         return message
     }
 
+    /// TLS failures (an unreadable root, a certificate that does not verify)
+    /// are configuration errors: trying again would fail the same way.
     mutating func start(_ configuration: PostgresConfiguration) async throws {
+        do {
+            try await negotiate(configuration)
+        } catch let error as NIOSSLError {
+            throw PostgresError(.configuration, "TLS with \(configuration.host) failed (sslmode=\(configuration.tlsMode.rawValue)): \(error)")
+        } catch let error as NIOSSLExtraError {
+            throw PostgresError(.configuration, "TLS with \(configuration.host) failed (sslmode=\(configuration.tlsMode.rawValue)): \(error)")
+        }
+    }
+
+    private mutating func negotiate(_ configuration: PostgresConfiguration) async throws {
         var buffer = channel.allocator.buffer(capacity: 256)
         if configuration.tlsMode != .disable {
             FrontendMessage.sslRequest(into: &buffer)
@@ -339,7 +351,13 @@ private struct Session {
         case .verifyCA: tls.certificateVerification = .noHostnameVerification
         case .verifyFull: tls.certificateVerification = .fullVerification
         }
-        if let root = configuration.rootCertificatePath { tls.trustRoots = .file(root) }
+        if let root = configuration.rootCertificatePath {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(root))
+            } catch {
+                throw PostgresError(.configuration, "cannot read the sslrootcert '\(root)' (PEM certificates): \(error)")
+            }
+        }
         let isAddress = configuration.host.contains(":") || configuration.host.allSatisfy { $0.isNumber || $0 == "." }
         return try NIOSSLClientHandler(context: try NIOSSLContext(configuration: tls), serverHostname: isAddress ? nil : configuration.host)
     }

@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from certificates import make_ca, make_cert
 from conformance_support import free_ports
 
 USER = "ferry"
@@ -32,10 +33,13 @@ def postgres_missing_reason() -> str | None:
 
 
 class Postgres:
-    """`durable`: fsync on, as in production (benchmarks); tests turn it off for speed."""
+    """`durable`: fsync on, as in production (benchmarks); tests turn it off
+    for speed. `tls`: the server also offers TLS, with a certificate for
+    127.0.0.1 signed by `self.ca` (clients choose with sslmode)."""
 
-    def __init__(self, durable: bool = False) -> None:
+    def __init__(self, durable: bool = False, tls: bool = False) -> None:
         self.durable = durable
+        self.ca: Path | None = None
         self.bin = postgres_bin()
         self.root = Path(tempfile.mkdtemp(prefix="ferry-pg-"))
         self.data = self.root / "data"
@@ -51,6 +55,18 @@ class Postgres:
             [str(self.bin / "initdb"), "-D", str(self.data), "-U", USER, f"--pwfile={password_file}",
              "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"])
         password_file.unlink()
+        if tls:
+            certificates = self.root / "certificates"
+            certificates.mkdir()
+            self.ca = make_ca(certificates, "ca")
+            cert, key = make_cert(certificates, "ca", "server")
+            for path in (cert, key):
+                shutil.copy(path, self.data / path.name)
+                if self.as_root:
+                    shutil.chown(self.data / path.name, "postgres")
+                os.chmod(self.data / path.name, 0o600)
+            os.chmod(certificates, 0o755)
+            os.chmod(self.ca, 0o644)
         self.start()
 
     def _run(self, command: list[str], check: bool = True) -> subprocess.CompletedProcess:
@@ -60,6 +76,8 @@ class Postgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync={'on' if self.durable else 'off'} -c max_connections=200"
+        if self.ca is not None:
+            options += " -c ssl=on -c ssl_cert_file=server.pem -c ssl_key_file=server.key"
         self._run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start"])
 
     def stop(self, mode: str = "fast") -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import requests
 
+from certificates import make_ca
 from conformance_support import FIXTURES, add_model, ferry_bin, ferry_missing_reason, kill, start_server, stop_server
 from postgres_support import Postgres, postgres_missing_reason
 
@@ -30,7 +31,7 @@ def postgres():
     reason = ferry_missing_reason() or postgres_missing_reason()
     if reason is not None:
         pytest.skip(reason)
-    server = Postgres()
+    server = Postgres(tls=True)
     yield server
     server.close()
 
@@ -355,12 +356,14 @@ def test_store_errors_are_clear(postgres, repository, tmp_path):
     import subprocess
 
     database = postgres.create_database()
+    other_ca = make_ca(tmp_path, "other-ca")
     cases = [
         (f"postgres://ferry:{postgres.password}@127.0.0.1:{postgres.port}/{database}", postgres.environment(), "holds a password"),
         (postgres.url(database), {"FERRY_JOB_STORE_PASSWORD": "wrong"}, "password authentication failed"),
         (postgres.url(database), {}, "none was given"),
-        (postgres.url(database, sslmode="require"), postgres.environment(), "does not offer TLS"),
+        (postgres.url(database, sslmode="verify-full", sslrootcert=str(FIXTURES / "mlp.onnx")), postgres.environment(), "sslrootcert"),
         (postgres.url("no_such_database"), postgres.environment(), "does not exist"),
+        (postgres.url(database, sslmode="verify-full", sslrootcert=str(other_ca)), postgres.environment(), "TLS with 127.0.0.1 failed"),
     ]
     for url, environment, message in cases:
         result = subprocess.run(
@@ -370,3 +373,21 @@ def test_store_errors_are_clear(postgres, repository, tmp_path):
         assert result.returncode != 0, result.stderr
         assert message in result.stderr + result.stdout, (url, result.stderr[-2000:])
         assert postgres.password not in result.stderr + result.stdout
+
+
+def test_tls_to_the_store(postgres, repository, tmp_path):
+    """sslmode=verify-full checks the server's certificate against the
+    given root and its address; the session is encrypted (pg_stat_ssl)."""
+    database = postgres.create_database()
+    url = postgres.url(database, sslmode="verify-full", sslrootcert=str(postgres.ca))
+    server = start_server(
+        repository, tmp_path / "ferry.log", ["--job-store", url, "--replica-name", "tls-replica"], ["mlp"], env=postgres.environment())
+    try:
+        response = submit(server, "mlp", mlp_body(1))
+        assert response.status_code == 202, response.text
+        assert wait_finished(Replicas([server]), [response.json()["id"]], timeout_s=30)
+        encrypted = postgres.psql(
+            "SELECT DISTINCT ssl FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE application_name = 'ferry tls-replica'")
+        assert encrypted == "t", encrypted
+    finally:
+        assert stop_server(server) == 0
