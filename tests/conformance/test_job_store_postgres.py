@@ -134,6 +134,14 @@ def metric(server, name: str) -> float:
     return total
 
 
+def wait_for_metric(replicas: Replicas, name: str, value: float, timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while any(metric(server, name) != value for server in replicas.servers):
+        assert time.monotonic() < deadline, [metric(server, name) for server in replicas.servers]
+        time.sleep(0.2)
+    return True
+
+
 class WebhookReceiver:
     """Counts deliveries per job (the Ferry-Job-Id header). The first
     delivery of each job is answered 503, so every webhook is retried and
@@ -200,7 +208,11 @@ def test_three_replicas_share_one_queue(postgres, repository, tmp_path):
         for server in replicas.servers:
             listing = requests.get(f"{server.http_base()}/v2/jobs", params={"limit": 1000}, timeout=30).json()
             assert len(listing["jobs"]) == 300
-        assert all(metric(server, 'ferry_jobs{state="succeeded"}') in (0, 300) for server in replicas.servers)
+        # The store's view, alike on every replica once each has surveyed it; and each replica's own claims.
+        assert wait_for_metric(replicas, 'ferry_jobs{state="succeeded"}', 300)
+        assert sum(metric(server, "ferry_job_claims_total") for server in replicas.servers) == 300
+        assert all(metric(server, "ferry_job_claim_duration_seconds_count") > 0 for server in replicas.servers)
+        assert all(metric(server, "ferry_job_webhooks_pending") == 0 for server in replicas.servers)
         succeeded_logs = sum(server.log_path.read_text().count('"message":"job succeeded"') for server in replicas.servers)
         assert succeeded_logs == 300
     finally:
@@ -261,6 +273,25 @@ def wait_for_deliveries(receiver: WebhookReceiver, ids: list[str], timeout_s: fl
         time.sleep(0.1)
     missing = [job_id for job_id in ids if job_id not in receiver.deliveries]
     raise AssertionError(f"{len(missing)} webhooks never delivered: {missing[:5]}")
+
+
+def test_a_running_job_keeps_its_lease(postgres, repository, tmp_path):
+    """A job that runs several leases long is renewed, not taken over."""
+    database = postgres.create_database()
+    replicas = start_replicas(postgres, repository, tmp_path, database, 2, "--job-lease", "1s")
+    try:
+        response = submit(replicas[0], "slow", slow_body(1_500_000))
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        (document,) = wait_finished(replicas, [job_id], timeout_s=60).values()
+        assert document["status"] == "succeeded", document
+        started, finished = postgres.psql(
+            f"SELECT extract(epoch from started), extract(epoch from finished) FROM ferry_jobs WHERE id = '{job_id}'", database).split("|")
+        assert float(finished) - float(started) > 2.5, "the job was too short to outlive its lease"
+        assert document["attempts"] == 1, document
+        assert all(metric(server, "ferry_job_lease_expiries_total") == 0 for server in replicas.servers)
+    finally:
+        replicas.stop()
 
 
 def test_database_restart_under_load(postgres, repository, tmp_path):
