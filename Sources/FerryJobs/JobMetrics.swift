@@ -1,9 +1,10 @@
 import Metrics
 
 /// Async jobs as metrics. Two views: what this replica does (claims, leases
-/// it took over, jobs running here) and what the store holds across every
-/// replica (`ferry_jobs{state}`, the webhook backlog), which each replica
-/// reports alike, so dashboards should take one replica's value, not the sum.
+/// it took over, jobs running and finished here) and what the store holds
+/// across every replica (`ferry_jobs{state}` for queued and running jobs, the
+/// webhook backlog), which each replica reports alike, so dashboards should
+/// take one replica's value, not the sum.
 public enum JobMetrics {
     public static let claimTimeLabel = "ferry_job_claim_duration_seconds"
     public static let queueWaitLabel = "ferry_job_queue_wait_seconds"
@@ -35,8 +36,12 @@ public enum JobMetrics {
 
     static func recordDeliveries(_ count: Int) { Gauge(label: "ferry_job_webhooks_delivering_here").record(count) }
 
+    static func recordFinish(_ status: Job.Status) {
+        Counter(label: "ferry_jobs_finished_total", dimensions: [("state", status.rawValue)]).increment()
+    }
+
     static func recordStore(_ statistics: JobStoreStatistics) {
-        for status in Job.Status.allCases {
+        for status in [Job.Status.queued, .running] {
             Gauge(label: "ferry_jobs", dimensions: [("state", status.rawValue)]).record(statistics.jobs[status] ?? 0)
         }
         Gauge(label: "ferry_job_webhooks_pending").record(statistics.pendingWebhooks)

@@ -140,6 +140,7 @@ public final class JobService: Service, Sendable {
             id, attempt: nil, status: .cancelled, response: nil, error: Self.cancelledByClient, now: Date())
         {
             // Queued, or running on another replica, which hears of it and stops.
+            JobMetrics.recordFinish(.cancelled)
             startDelivery(cancelled)
         }
         guard let current = try await store.job(id) else { throw FerryError(.notFound, "no job '\(id)'") }
@@ -352,6 +353,7 @@ public final class JobService: Service, Sendable {
             }
         }
         guard let finished = stored else { return }
+        JobMetrics.recordFinish(status)
         var metadata: Logger.Metadata = ["job": "\(job.id)", "model": "\(job.model)"]
         if let error { metadata["error"] = "\(error.message)" }
         logger.info("job \(status.rawValue)", metadata: metadata)

@@ -65,7 +65,8 @@ public enum JobStoreEvent: Sendable, Equatable {
     case cancelled(String)
 }
 
-/// The store's view across every replica.
+/// The store's view across every replica: the jobs waiting or running (finished
+/// ones are counted by the replicas that finish them) and the webhook backlog.
 public struct JobStoreStatistics: Sendable, Equatable {
     public var jobs: [Job.Status: Int] = [:]
     public var pendingWebhooks = 0

@@ -161,8 +161,17 @@ public final class PostgresJobStore: JobStore {
         if notBefore == nil { _ = try await query("SELECT pg_notify('\(Self.channel)', 'queued')") }
     }
 
-    /// Nothing to do at start: the jobs a dead replica held come back to the queue when their leases expire.
-    public func recoverInterrupted() async throws(FerryError) -> [String] { [] }
+    /// The jobs and webhooks a replica of this name held when it stopped
+    /// (a restarted container keeps its pod's name) go back to the queue at
+    /// once; other replicas' wait for their leases to expire. Replica names
+    /// must therefore be unique among live replicas.
+    public func recoverInterrupted() async throws(FerryError) -> [String] {
+        _ = try await query(
+            "UPDATE ferry_jobs SET webhook_lease_until = NULL WHERE webhook_runner = $1 AND webhook_status = 'pending'", [.text(replica)])
+        let rows = try await query(
+            "UPDATE ferry_jobs SET status = 'queued', lease_until = NULL WHERE runner = $1 AND status = 'running' RETURNING id", [.text(replica)])
+        return rows.rows.compactMap { $0.string("id") }
+    }
 
     public func renewLeases(jobs: [String], deliveries: [String]) async throws(FerryError) -> Set<String> {
         if !deliveries.isEmpty {
@@ -261,7 +270,8 @@ public final class PostgresJobStore: JobStore {
 
     public func statistics() async throws(FerryError) -> JobStoreStatistics {
         var statistics = JobStoreStatistics()
-        for row in try await query("SELECT status, COUNT(*) AS count FROM ferry_jobs GROUP BY status").rows {
+        // Only the states the partial indexes cover: finished jobs are many, and counted by each replica as they finish.
+        for row in try await query("SELECT status, COUNT(*) AS count FROM ferry_jobs WHERE status IN ('queued', 'running') GROUP BY status").rows {
             guard let status = row.string("status").flatMap(Job.Status.init(rawValue:)) else { continue }
             statistics.jobs[status] = row.int("count") ?? 0
         }

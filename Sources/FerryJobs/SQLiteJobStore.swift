@@ -281,7 +281,7 @@ public actor SQLiteJobStore: JobStore {
 
     public func statistics() async throws(FerryError) -> JobStoreStatistics {
         var statistics = JobStoreStatistics()
-        for row in try await query("SELECT status, COUNT(*) AS count FROM jobs GROUP BY status", []) {
+        for row in try await query("SELECT status, COUNT(*) AS count FROM jobs WHERE status IN ('queued', 'running') GROUP BY status", []) {
             guard let status = row.column("status")?.string.flatMap(Job.Status.init(rawValue:)) else { continue }
             statistics.jobs[status] = row.column("count")?.integer ?? 0
         }

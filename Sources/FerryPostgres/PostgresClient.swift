@@ -102,6 +102,7 @@ public final class PostgresClient: Sendable {
         let waiter = state.withLock { state -> CheckedContinuation<PostgresConnection?, Never>? in
             guard connection.isOpen, !state.closed else {
                 state.open -= 1
+                if state.closed { connection.close() }
                 return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
             }
             guard !state.waiters.isEmpty else {

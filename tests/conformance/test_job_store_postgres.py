@@ -209,7 +209,8 @@ def test_three_replicas_share_one_queue(postgres, repository, tmp_path):
             listing = requests.get(f"{server.http_base()}/v2/jobs", params={"limit": 1000}, timeout=30).json()
             assert len(listing["jobs"]) == 300
         # The store's view, alike on every replica once each has surveyed it; and each replica's own claims.
-        assert wait_for_metric(replicas, 'ferry_jobs{state="succeeded"}', 300)
+        assert wait_for_metric(replicas, 'ferry_jobs{state="queued"}', 0)
+        assert sum(metric(server, 'ferry_jobs_finished_total{state="succeeded"}') for server in replicas.servers) == 300
         assert sum(metric(server, "ferry_job_claims_total") for server in replicas.servers) == 300
         assert all(metric(server, "ferry_job_claim_duration_seconds_count") > 0 for server in replicas.servers)
         assert all(metric(server, "ferry_job_webhooks_pending") == 0 for server in replicas.servers)
@@ -290,6 +291,29 @@ def test_a_running_job_keeps_its_lease(postgres, repository, tmp_path):
         assert float(finished) - float(started) > 2.5, "the job was too short to outlive its lease"
         assert document["attempts"] == 1, document
         assert all(metric(server, "ferry_job_lease_expiries_total") == 0 for server in replicas.servers)
+    finally:
+        replicas.stop()
+
+
+def test_a_restarted_replica_takes_its_jobs_back_at_once(postgres, repository, tmp_path):
+    """A replica killed while running a job and started again under the same
+    name requeues it at start, long before its 60 s lease would expire."""
+    database = postgres.create_database()
+    replicas = start_replicas(postgres, repository, tmp_path, database, 1, "--job-lease", "60s")
+    response = submit(replicas[0], "slow", slow_body(600_000))
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    deadline = time.monotonic() + 30
+    while postgres.psql(f"SELECT status FROM ferry_jobs WHERE id = '{job_id}'", database) != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    kill(replicas[0])
+    (tmp_path / "again").mkdir()
+    replicas = start_replicas(postgres, repository, tmp_path / "again", database, 1, "--job-lease", "60s")
+    try:
+        (document,) = wait_finished(replicas, [job_id], timeout_s=20).values()
+        assert document["status"] == "succeeded" and document["attempts"] == 2, document
+        assert "jobs interrupted by the last stop run again" in replicas[0].log_path.read_text()
     finally:
         replicas.stop()
 
