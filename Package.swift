@@ -236,7 +236,8 @@ let package = Package(
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerryProtocol", "FerryTestSupport"]),
         .testTarget(name: "FerrySecurityTests", dependencies: ["FerryCore", "FerrySecurity"]),
         .testTarget(name: "FerryImageTests", dependencies: ["FerryCore", "FerryImage"]),
-        .testTarget(name: "FerryPostgresTests", dependencies: ["FerryPostgres"]),
+        .testTarget(
+            name: "FerryPostgresTests", dependencies: ["FerryPostgres", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "FerryDeployTests", dependencies: ["FerryCore", "FerryDeploy"]),
         .testTarget(name: "FerryConvertTests", dependencies: ["FerryCore", "FerryConvert", "FerryONNXRuntime"]),
         .testTarget(

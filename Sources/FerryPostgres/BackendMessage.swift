@@ -1,7 +1,7 @@
 import NIOCore
 
 /// A message from the server (protocol 3.0), as far as this client reads them.
-enum BackendMessage: Sendable {
+package enum BackendMessage: Sendable {
     /// The one-byte answer to an SSLRequest: true for 'S'.
     case sslResponse(Bool)
     case authentication(Authentication)
@@ -18,7 +18,7 @@ enum BackendMessage: Sendable {
     case notification(PostgresNotification)
     case other(UInt8)
 
-    enum Authentication: Sendable {
+    package enum Authentication: Sendable {
         case ok
         case cleartextPassword
         case md5Password(salt: [UInt8])
@@ -28,9 +28,14 @@ enum BackendMessage: Sendable {
         case unsupported(Int32)
     }
 
-    struct Column: Sendable {
-        var name: String
-        var typeOID: UInt32
+    package struct Column: Sendable {
+        package var name: String
+        package var typeOID: UInt32
+
+        package init(name: String, typeOID: UInt32) {
+            self.name = name
+            self.typeOID = typeOID
+        }
     }
 }
 
@@ -43,14 +48,14 @@ public struct PostgresNotification: Sendable, Equatable {
 /// Splits the byte stream into messages: a type byte, a 4-byte length that
 /// counts itself, the body. Before TLS is negotiated the server answers an
 /// SSLRequest with one bare byte, which `expectingSSLResponse` reads.
-struct BackendMessageDecoder: ByteToMessageDecoder {
-    typealias InboundOut = BackendMessage
+package struct BackendMessageDecoder: ByteToMessageDecoder {
+    package typealias InboundOut = BackendMessage
 
     var expectingSSLResponse: Bool
     /// No message this client reads comes near this; a length beyond it means a broken stream.
     static let maximumMessageBytes = 1 << 30
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         if expectingSSLResponse {
             guard let byte = buffer.readInteger(as: UInt8.self) else { return .needMoreData }
             expectingSSLResponse = false
@@ -70,12 +75,12 @@ struct BackendMessageDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    package mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
         return .needMoreData
     }
 
-    static func message(type: UInt8, body: inout ByteBuffer) throws -> BackendMessage {
+    package static func message(type: UInt8, body: inout ByteBuffer) throws -> BackendMessage {
         switch type {
         case UInt8(ascii: "R"): return .authentication(try authentication(&body))
         case UInt8(ascii: "S"): return .parameterStatus(name: try body.readCString(), value: try body.readCString())

@@ -60,6 +60,11 @@ public final class PostgresConnection: Sendable {
         }
         let (stream, continuation) = AsyncStream<Command>.makeStream()
         let connection = PostgresConnection(channel: asyncChannel.channel, commands: continuation, statementTimeout: statementTimeout)
+        // A port that accepts but never answers (not PostgreSQL, or a stopped server) must not hold the start.
+        let startTimeout = asyncChannel.channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(configuration.connectTimeout / .nanoseconds(1)))) {
+            [channel = asyncChannel.channel] in channel.close(promise: nil)
+        }
+        defer { startTimeout.cancel() }
         do {
             try await withCheckedThrowingContinuation { (startup: CheckedContinuation<Void, any Error>) in
                 let started = Once(startup)

@@ -14,7 +14,7 @@ public struct PostgresRows: Sendable {
     /// The command tag, e.g. "UPDATE 3".
     public let tag: String
 
-    init(columns: [BackendMessage.Column], rows: [[ByteBuffer?]], tag: String) {
+    package init(columns: [BackendMessage.Column], rows: [[ByteBuffer?]], tag: String) {
         self.columns = columns
         var indices: [String: Int] = [:]
         for (index, column) in columns.enumerated() where indices[column.name] == nil { indices[column.name] = index }

@@ -33,7 +33,7 @@ public enum PostgresValue: Sendable {
         }
     }
 
-    func write(into buffer: inout ByteBuffer) {
+    package func write(into buffer: inout ByteBuffer) {
         switch self {
         case .null:
             buffer.writeInteger(Int32(-1))
