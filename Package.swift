@@ -121,6 +121,7 @@ let package = Package(
         .target(
             name: "FerryPostgres",
             dependencies: [
+                "FerryCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,4 +1,5 @@
 import Crypto
+import FerryCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -345,8 +346,8 @@ private struct Session {
     }
 
     private static func md5Password(_ password: String, user: String, salt: [UInt8]) -> String {
-        let inner = hex(Insecure.MD5.hash(data: Array((password + user).utf8)))
-        return "md5" + hex(Insecure.MD5.hash(data: Array(inner.utf8) + salt))
+        let inner = Insecure.MD5.hash(data: Array((password + user).utf8)).hexString
+        return "md5" + Insecure.MD5.hash(data: Array(inner.utf8) + salt).hexString
     }
 
     private static func tlsHandler(_ configuration: PostgresConfiguration) throws -> NIOSSLClientHandler {
@@ -368,10 +369,6 @@ private struct Session {
     }
 }
 
-private func hex(_ digest: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef")
-    return String(digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xf)]] })
-}
 
 /// A continuation resumed at most once, from whichever side gets to it first.
 private final class Once: Sendable {

@@ -55,6 +55,10 @@ class Postgres:
             [str(self.bin / "initdb"), "-D", str(self.data), "-U", USER, f"--pwfile={password_file}",
              "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"])
         password_file.unlink()
+        # Two more users for the older password methods (the store's user authenticates with SCRAM).
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(
+            "host all ferry_md5 127.0.0.1/32 md5\nhost all ferry_plain 127.0.0.1/32 password\n" + hba.read_text())
         if tls:
             certificates = self.root / "certificates"
             certificates.mkdir()

@@ -446,3 +446,22 @@ def test_tls_to_the_store(postgres, repository, tmp_path):
         assert encrypted == "t", encrypted
     finally:
         assert stop_server(server) == 0
+
+
+@pytest.mark.parametrize("user, method", [("ferry_md5", "md5"), ("ferry_plain", "password")])
+def test_older_password_methods(postgres, repository, tmp_path, user, method):
+    """Servers configured for MD5 or cleartext passwords (pg_hba.conf) work too."""
+    encryption = "md5" if method == "md5" else "scram-sha-256"
+    postgres.psql(
+        f"SET password_encryption = '{encryption}'; "
+        f"CREATE ROLE {user} LOGIN PASSWORD '{postgres.password}'")
+    postgres.psql(f"CREATE DATABASE {user} OWNER {user}")
+    url = f"postgres://{user}@127.0.0.1:{postgres.port}/{user}?sslmode=disable"
+    server = start_server(repository, tmp_path / "ferry.log", ["--job-store", url], ["mlp"], env=postgres.environment())
+    try:
+        response = submit(server, "mlp", mlp_body(2))
+        assert response.status_code == 202, response.text
+        (document,) = wait_finished(Replicas([server]), [response.json()["id"]], timeout_s=30).values()
+        assert document["status"] == "succeeded"
+    finally:
+        assert stop_server(server) == 0
