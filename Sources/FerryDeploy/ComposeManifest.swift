@@ -64,6 +64,8 @@ enum ComposeManifest {
             ("ports", [port(ports.http), port(ports.grpc), port(ports.metrics)]),
             ("environment", .map(environment)),
             ("secrets", serviceSecrets.isEmpty ? nil : .list(serviceSecrets)),
+            // Docker's name for the NVIDIA runtime where it is not the default one.
+            ("runtime", request.placement.runtimeClass.map(ManifestNode.string)),
             ("user", "65532:65532"),
             ("read_only", true),
             ("tmpfs", ["/tmp"]),
@@ -89,23 +91,46 @@ enum ComposeManifest {
             ),
             (
                 "deploy",
-                [
-                    "mode": "replicated",
-                    "replicas": .integer(request.replicaRange.lowerBound),
+                .map([
+                    ("mode", "replicated"),
+                    ("replicas", .integer(request.replicaRange.lowerBound)),
                     // Start the new task before stopping the old: no gap in capacity.
-                    "update_config": [
-                        "parallelism": 1, "order": "start-first", "failure_action": "rollback", "monitor": "30s", "delay": "5s",
-                    ],
-                    "rollback_config": ["parallelism": 1, "order": "start-first"],
-                    "restart_policy": ["condition": "on-failure", "delay": "5s", "max_attempts": 5, "window": "120s"],
-                    "resources": .map([
-                        (
-                            "limits",
-                            .map([("cpus", request.cpuLimit.map { .string($0.composeCPUs) }), ("memory", .string(memory.composeBytes))])
-                        ),
-                        ("reservations", ["cpus": .string(request.cpu.composeCPUs), "memory": .string(memory.composeBytes)]),
-                    ]),
-                ]
+                    (
+                        "update_config",
+                        ["parallelism": 1, "order": "start-first", "failure_action": "rollback", "monitor": "30s", "delay": "5s"]
+                    ),
+                    ("rollback_config", ["parallelism": 1, "order": "start-first"]),
+                    ("restart_policy", ["condition": "on-failure", "delay": "5s", "max_attempts": 5, "window": "120s"]),
+                    (
+                        "resources",
+                        .map([
+                            (
+                                "limits",
+                                .map([("cpus", request.cpuLimit.map { .string($0.composeCPUs) }), ("memory", .string(memory.composeBytes))])
+                            ),
+                            (
+                                "reservations",
+                                .map([
+                                    ("cpus", .string(request.cpu.composeCPUs)), ("memory", .string(memory.composeBytes)),
+                                    // Compose's form of a GPU request, as the NVIDIA container toolkit reads it.
+                                    (
+                                        "devices",
+                                        request.placement.gpus.map {
+                                            [["driver": "nvidia", "count": .integer($0), "capabilities": ["gpu"]]] as ManifestNode
+                                        }
+                                    ),
+                                ])
+                            ),
+                        ])
+                    ),
+                    // Swarm's node labels stand for Kubernetes' node selector.
+                    (
+                        "placement",
+                        request.placement.nodeSelector.isEmpty
+                            ? nil
+                            : ["constraints": .list(request.placement.nodeSelector.map { .string("node.labels.\($0.key) == \($0.value)") })]
+                    ),
+                ])
             ),
         ])
         var services: [(String, ManifestNode)] = [(request.name, service)]

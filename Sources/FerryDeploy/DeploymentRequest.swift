@@ -73,6 +73,8 @@ public struct DeploymentRequest: Sendable {
     /// and `password`, so every replica answers for every job. Compose: the
     /// file NAME/password, and a `postgres` service beside ferry.
     public var jobStoreSecret: String?
+    /// GPUs, node selection, tolerations and the runtime class.
+    public var placement = Placement()
 
     public init(target: Target, image: String, name: String, cpu: ResourceQuantity) {
         self.target = target
@@ -183,6 +185,10 @@ public struct DeploymentRequest: Sendable {
             )
         }
         if registrySecret != nil && modelArtifacts.isEmpty { throw fail("--registry-secret is for pulling --model artifacts") }
+        try placement.validate()
+        if target == .compose && !placement.tolerations.isEmpty {
+            throw fail("--toleration is for Kubernetes taints; Swarm places tasks by --node-selector (node labels) alone")
+        }
     }
 
     static let artifactScheme = "oci://"

@@ -99,6 +99,12 @@ enum KServeManifests {
             // Knative scales on requests in flight per pod, Ferry's pending requests.
             predictor += [("scaleMetric", "concurrency"), ("scaleTarget", .integer(request.pendingRequests))]
         }
+        // The predictor is a pod spec too: placement goes here, not on the runtime.
+        predictor += [
+            ("runtimeClassName", request.placement.runtimeClass.map(ManifestNode.string)),
+            ("nodeSelector", request.placement.nodeSelectorManifest),
+            ("tolerations", request.placement.tolerationsManifest),
+        ]
         predictor.append(
             (
                 "model",

@@ -80,24 +80,33 @@ enum KubernetesManifests {
     }
 
     static func podSpec(_ request: DeploymentRequest) -> ManifestNode {
-        [
-            "automountServiceAccountToken": false,
-            "terminationGracePeriodSeconds": .integer(request.terminationGracePeriod),
-            "securityContext": podSecurityContext,
-            "topologySpreadConstraints": [
+        .map([
+            ("automountServiceAccountToken", false),
+            ("terminationGracePeriodSeconds", .integer(request.terminationGracePeriod)),
+            ("securityContext", podSecurityContext),
+            (
+                "topologySpreadConstraints",
                 [
-                    "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
-                    "labelSelector": ["matchLabels": selector(request)],
+                    [
+                        "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": ["matchLabels": selector(request)],
+                    ]
                 ]
-            ],
-            "containers": [
-                container(
-                    request, name: "ferry", ports: request.ports, probes: true,
-                    arguments: request.artifactCommand(ports: request.ports).map { .list($0.dropFirst().map(ManifestNode.string)) },
-                    command: request.artifactCommand(ports: request.ports).map { .list([.string($0[0])]) })
-            ],
-            "volumes": volumes(request),
-        ]
+            ),
+            ("runtimeClassName", request.placement.runtimeClass.map(ManifestNode.string)),
+            ("nodeSelector", request.placement.nodeSelectorManifest),
+            ("tolerations", request.placement.tolerationsManifest),
+            (
+                "containers",
+                [
+                    container(
+                        request, name: "ferry", ports: request.ports, probes: true,
+                        arguments: request.artifactCommand(ports: request.ports).map { .list($0.dropFirst().map(ManifestNode.string)) },
+                        command: request.artifactCommand(ports: request.ports).map { .list([.string($0[0])]) })
+                ]
+            ),
+            ("volumes", volumes(request)),
+        ])
     }
 
     /// Where the Secrets are mounted: whole directories, not subPaths, so a
@@ -174,11 +183,15 @@ enum KubernetesManifests {
         return .list(variables)
     }
 
+    /// GPUs are an extended resource: a limit alone, which Kubernetes copies as the request.
     static func resources(_ request: DeploymentRequest) -> ManifestNode {
         let memory = ManifestNode.string(request.effectiveMemory.text)
         return [
             "requests": ["cpu": .string(request.cpu.text), "memory": memory],
-            "limits": .map([("cpu", request.cpuLimit.map { .string($0.text) }), ("memory", memory)]),
+            "limits": .map([
+                ("cpu", request.cpuLimit.map { .string($0.text) }), ("memory", memory),
+                (Placement.gpuResource, request.placement.gpus.map { .string(String($0)) }),
+            ]),
         ]
     }
 

@@ -33,6 +33,10 @@ KUBERNETES_CASES = {
     "artifacts": [IMAGE, "--target", "kubernetes", "--model", ARTIFACT, "--model", PINNED, "--registry-secret", "regcred",
                   "--env", "FERRY_MODEL_MEMORY_BUDGET=2GiB"],
     "shared-jobs": [IMAGE, "--target", "kubernetes", "--replicas", "3", "--job-store-secret", "digits-jobs"],
+    "gpus": [IMAGE, "--target", "kubernetes", "--gpus", "1", "--node-selector", "cloud.google.com/gke-accelerator=nvidia-l4",
+             "--runtime-class", "nvidia"],
+    "gpus-tolerations": [IMAGE, "--target", "kubernetes", "--gpus", "2", "--toleration", "dedicated=ml:NoSchedule",
+                         "--toleration", "nvidia.com/gpu"],
 }
 KSERVE_CASES = {
     "serverless": [IMAGE, "--target", "kserve", "--min-replicas", "0", "--max-replicas", "5"],
@@ -42,6 +46,8 @@ KSERVE_CASES = {
     "artifacts": [IMAGE, "--target", "kserve", "--model", ARTIFACT, "--registry-secret", "regcred"],
     "modelcar": [IMAGE, "--target", "kserve", "--storage-uri", "oci://registry.example.com/models/mlp-modelcar:v1"],
     "shared-jobs": [IMAGE, "--target", "kserve", "--job-store-secret", "digits-jobs"],
+    "gpus": [IMAGE, "--target", "kserve", "--gpus", "1", "--node-selector", "nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3",
+             "--runtime-class", "nvidia"],
 }
 COMPOSE_CASES = {
     "defaults": [IMAGE, "--target", "compose"],
@@ -49,6 +55,7 @@ COMPOSE_CASES = {
     "secured": [IMAGE, "--target", "compose", "--tls-secret", "digits-tls", "--api-key-secret", "digits-keys"],
     "artifacts": [IMAGE, "--target", "compose", "--model", ARTIFACT, "--registry-secret", "regcred"],
     "shared-jobs": [IMAGE, "--target", "compose", "--replicas", "3", "--job-store-secret", "digits-jobs", "--tls-secret", "digits-tls"],
+    "gpus": [IMAGE, "--target", "compose", "--gpus", "2", "--node-selector", "gpu=true", "--runtime-class", "nvidia"],
 }
 
 
@@ -182,6 +189,11 @@ def test_refusals_exit_1_with_one_line(deploy):
         (["--target", "kserve", "--model", ARTIFACT, "--storage-uri", "s3://models/mlp"], "not both"),
         (["--target", "kubernetes", "--registry-secret", "regcred"], "--registry-secret is for pulling --model artifacts"),
         (["--target", "kubernetes", "--job-store-secret", "Jobs_Store"], "--job-store-secret 'Jobs_Store' must be a Secret's name"),
+        (["--target", "kubernetes", "--gpus", "0"], "--gpus must be at least 1"),
+        (["--target", "kubernetes", "--node-selector", "accelerator"], "--node-selector 'accelerator' must be KEY=VALUE"),
+        (["--target", "kubernetes", "--toleration", "gpu:Sometimes"], "--toleration 'gpu:Sometimes' must be KEY[=VALUE][:EFFECT]"),
+        (["--target", "compose", "--toleration", "gpu:NoSchedule"], "--toleration is for Kubernetes taints"),
+        (["--target", "kubernetes", "--runtime-class", "NVIDIA"], "--runtime-class 'NVIDIA' must be a RuntimeClass name"),
     ]
     for args, message in cases:
         result = deploy(IMAGE, *args, check=False)
@@ -291,3 +303,42 @@ def test_shared_job_store_reaches_every_replica(deploy):
     assert compose["secrets"]["digits-jobs-password"] == {"file": "./digits-jobs/password"}
     # Swarm mounts secrets as root unless told: ferry (65532) must be able to read its own.
     assert all(secret["uid"] == "65532" and secret["mode"] == 0o400 for secret in ferry["secrets"])
+
+
+def test_gpus_and_placement(deploy):
+    """--gpus asks for nvidia.com/gpu where each target spells it, GPU pods
+    tolerate the taint GPU node pools carry unless told otherwise, and node
+    selection and the runtime class reach the pod."""
+    documents = {document.get("kind"): document for document in deploy(*KUBERNETES_CASES["gpus"])}
+    pod = documents["Deployment"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert "nvidia.com/gpu" not in pod["containers"][0]["resources"]["requests"]
+    assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert pod["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+    assert pod["runtimeClassName"] == "nvidia"
+
+    documents = {document.get("kind"): document for document in deploy(*KUBERNETES_CASES["gpus-tolerations"])}
+    pod = documents["Deployment"]["spec"]["template"]["spec"]
+    assert pod["tolerations"] == [
+        {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"},
+        {"key": "nvidia.com/gpu", "operator": "Exists"},
+    ]
+    assert "nodeSelector" not in pod and "runtimeClassName" not in pod
+
+    # Without GPUs, nothing of it appears.
+    documents = {document.get("kind"): document for document in deploy(*KUBERNETES_CASES["defaults"])}
+    pod = documents["Deployment"]["spec"]["template"]["spec"]
+    assert "tolerations" not in pod and "nvidia.com/gpu" not in pod["containers"][0]["resources"]["limits"]
+
+    runtime, service = deploy(*KSERVE_CASES["gpus"])
+    predictor = service["spec"]["predictor"]
+    assert predictor["model"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert runtime["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert predictor["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
+    assert predictor["runtimeClassName"] == "nvidia" and predictor["tolerations"][0]["key"] == "nvidia.com/gpu"
+
+    (compose,) = deploy(*COMPOSE_CASES["gpus"])
+    service = compose["services"][compose["name"]]
+    assert service["deploy"]["resources"]["reservations"]["devices"] == [{"driver": "nvidia", "count": 2, "capabilities": ["gpu"]}]
+    assert service["deploy"]["placement"] == {"constraints": ["node.labels.gpu == true"]}
+    assert service["runtime"] == "nvidia"

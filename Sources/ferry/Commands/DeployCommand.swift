@@ -110,6 +110,24 @@ struct DeployCommand: AsyncParsableCommand {
             valueName: "secret"))
     var jobStoreSecret: String?
 
+    @Option(help: "GPUs per replica (nvidia.com/gpu; Compose: a device reservation for the NVIDIA runtime).")
+    var gpus: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "A node label the pods' nodes must carry, such as cloud.google.com/gke-accelerator=nvidia-l4 (repeatable; Swarm: a placement constraint).",
+            valueName: "key=value"))
+    var nodeSelector: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "A taint the pods tolerate (repeatable). With --gpus and none given: nvidia.com/gpu:NoSchedule, the taint GPU node pools carry.",
+            valueName: "key[=value][:effect]"))
+    var toleration: [String] = []
+
+    @Option(help: ArgumentHelp("The RuntimeClass for the pods, such as nvidia (Compose: the Docker runtime).", valueName: "name"))
+    var runtimeClass: String?
+
     @Option(
         help: ArgumentHelp("The model repository the image holds: sizes the memory, and ferry.yaml is found next to it.", valueName: "path")
     )
@@ -180,6 +198,10 @@ struct DeployCommand: AsyncParsableCommand {
             request.modelArtifacts = modelArtifacts
             request.registrySecret = registrySecret
             request.jobStoreSecret = jobStoreSecret
+            request.placement.gpus = gpus
+            request.placement.nodeSelector = try nodeSelector.map(Placement.Label.init(parsing:))
+            request.placement.tolerations = try toleration.map(Placement.Toleration.init(parsing:))
+            request.placement.runtimeClass = runtimeClass
             request.environment =
                 settings.environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 + environment.map { pair in
