@@ -1,3 +1,5 @@
+import FerryCore
+
 /// Where and how to connect, read from a libpq-style URL:
 /// `postgres://USER@HOST:PORT/DATABASE?sslmode=MODE&sslrootcert=FILE&connect_timeout=SECONDS&application_name=NAME`.
 /// The password never comes from the URL: URLs end up in process listings,
@@ -71,7 +73,7 @@ public struct PostgresConfiguration: Sendable, Equatable {
             throw Self.invalid(
                 text, "it holds a password; give it in FERRY_JOB_STORE_PASSWORD or a file instead, so it stays out of process listings and logs")
         }
-        guard let user = Self.percentDecoded(userPart), !user.isEmpty else { throw Self.invalid(text, "it names no user (postgres://USER@HOST/DATABASE)") }
+        guard let user = userPart.percentDecoded, !user.isEmpty else { throw Self.invalid(text, "it names no user (postgres://USER@HOST/DATABASE)") }
         var hostPart = rest
         var port = 5432
         if hostPart.hasPrefix("["), let close = hostPart.firstIndex(of: "]") {
@@ -89,14 +91,14 @@ public struct PostgresConfiguration: Sendable, Equatable {
             hostPart = hostPart[..<colon]
         }
         guard !hostPart.isEmpty else { throw Self.invalid(text, "it names no host") }
-        guard let database = Self.percentDecoded(path), !database.isEmpty else {
+        guard let database = path.percentDecoded, !database.isEmpty else {
             throw Self.invalid(text, "it names no database (postgres://USER@HOST/DATABASE)")
         }
         self.init(host: String(hostPart), port: port, user: user, database: database)
         for pair in query.split(separator: "&") where !pair.isEmpty {
             let parts = pair.split(separator: "=", maxSplits: 1)
             let name = String(parts[0])
-            guard let value = parts.count == 2 ? Self.percentDecoded(parts[1]) : "" else { throw Self.invalid(text, "its parameter '\(name)' is badly encoded") }
+            guard let value = parts.count == 2 ? parts[1].percentDecoded : "" else { throw Self.invalid(text, "its parameter '\(name)' is badly encoded") }
             switch name {
             case "sslmode":
                 guard let mode = TLSMode(rawValue: value) else {
@@ -123,28 +125,5 @@ public struct PostgresConfiguration: Sendable, Equatable {
     private static func invalid(_ text: String, _ reason: String) -> PostgresError {
         // The text is not echoed whole: a mistaken password would be logged.
         PostgresError(.configuration, "the PostgreSQL URL is not valid: \(reason)")
-    }
-
-    private static func percentDecoded(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
-            bytes.append(high << 4 | low)
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
