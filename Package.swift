@@ -46,6 +46,7 @@ let package = Package(
         .systemLibrary(name: "CONNXRuntime"),
         .target(name: "CFerrySystem"),
         .target(name: "FerryONNXRuntime", dependencies: ["FerryCore", "CONNXRuntime"], swiftSettings: ferrySwiftSettings),
+        .target(name: "FerryGPU", dependencies: ["FerryCore"], swiftSettings: ferrySwiftSettings),
         .target(
             name: "FerryProtocol",
             dependencies: [
@@ -81,6 +82,7 @@ let package = Package(
             name: "FerryServing",
             dependencies: [
                 "FerryCore",
+                "FerryGPU",
                 "FerryProtocol",
                 "CFerrySystem",
                 .product(name: "Logging", package: "swift-log"),
@@ -168,6 +170,7 @@ let package = Package(
                 "FerryJobs",
                 "FerrySecurity",
                 "FerryTelemetry",
+                "FerryGPU",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),

@@ -27,6 +27,9 @@ typedef struct OrtSessionOptions OrtSessionOptions;
 typedef struct OrtModelMetadata OrtModelMetadata;
 typedef struct OrtAllocator OrtAllocator;
 typedef struct OrtThreadingOptions OrtThreadingOptions;
+// Opaque: filled through Update…ProviderOptions with ONNX Runtime's own key names.
+typedef struct OrtCUDAProviderOptionsV2 OrtCUDAProviderOptionsV2;
+typedef struct OrtTensorRTProviderOptionsV2 OrtTensorRTProviderOptionsV2;
 
 typedef enum ONNXTensorElementDataType {
   ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED = 0,
@@ -232,8 +235,8 @@ typedef struct OrtApi {
   /* 122 */ void (*ReleaseThreadingOptions)(OrtThreadingOptions *input);
   /* 123 */ OrtStatus *(*ModelMetadataGetCustomMetadataMapKeys)(const OrtModelMetadata *model_metadata, OrtAllocator *allocator, char ***keys, int64_t *num_keys);
   /* 124 */ void *unused_slot_124;
-  /* 125 */ void *unused_slot_125;
-  /* 126 */ void *unused_slot_126;
+  /* 125 */ OrtStatus *(*GetAvailableProviders)(char ***out_ptr, int *provider_length);
+  /* 126 */ OrtStatus *(*ReleaseAvailableProviders)(char **ptr, int providers_length);
   /* 127 */ OrtStatus *(*GetStringTensorElementLength)(const OrtValue *value, size_t index, size_t *out);
   /* 128 */ OrtStatus *(*GetStringTensorElement)(const OrtValue *value, size_t s_len, size_t index, void *s);
   /* 129 */ void *unused_slot_129;
@@ -266,6 +269,56 @@ typedef struct OrtApi {
   /* 156 */ void *unused_slot_156;
   /* 157 */ void *unused_slot_157;
   /* 158 */ OrtStatus *(*ModelMetadataGetGraphDescription)(const OrtModelMetadata *model_metadata, OrtAllocator *allocator, char **value);
+  /* 159 */ void *unused_slot_159;
+  /* 160 */ void *unused_slot_160;
+  /* 161 */ void *unused_slot_161;
+  /* 162 */ void *unused_slot_162;
+  /* 163 */ void *unused_slot_163;
+  /* 164 */ void *unused_slot_164;
+  /* 165 */ void *unused_slot_165;
+  /* 166 */ void *unused_slot_166;
+  /* 167 */ void *unused_slot_167;
+  /* 168 */ void *unused_slot_168;
+  /* 169 */ void *unused_slot_169;
+  /* 170 */ OrtStatus *(*SessionOptionsAppendExecutionProvider_TensorRT_V2)(OrtSessionOptions *options, const OrtTensorRTProviderOptionsV2 *tensorrt_options);
+  /* 171 */ OrtStatus *(*CreateTensorRTProviderOptions)(OrtTensorRTProviderOptionsV2 **out);
+  /* 172 */ OrtStatus *(*UpdateTensorRTProviderOptions)(OrtTensorRTProviderOptionsV2 *tensorrt_options, const char *const *provider_options_keys, const char *const *provider_options_values, size_t num_keys);
+  /* 173 */ OrtStatus *(*GetTensorRTProviderOptionsAsString)(const OrtTensorRTProviderOptionsV2 *tensorrt_options, OrtAllocator *allocator, char **ptr);
+  /* 174 */ void (*ReleaseTensorRTProviderOptions)(OrtTensorRTProviderOptionsV2 *input);
+  /* 175 */ void *unused_slot_175;
+  /* 176 */ void *unused_slot_176;
+  /* 177 */ void *unused_slot_177;
+  /* 178 */ void *unused_slot_178;
+  /* 179 */ void *unused_slot_179;
+  /* 180 */ void *unused_slot_180;
+  /* 181 */ void *unused_slot_181;
+  /* 182 */ void *unused_slot_182;
+  /* 183 */ void *unused_slot_183;
+  /* 184 */ void *unused_slot_184;
+  /* 185 */ void *unused_slot_185;
+  /* 186 */ void *unused_slot_186;
+  /* 187 */ void *unused_slot_187;
+  /* 188 */ void *unused_slot_188;
+  /* 189 */ void *unused_slot_189;
+  /* 190 */ void *unused_slot_190;
+  /* 191 */ void *unused_slot_191;
+  /* 192 */ void *unused_slot_192;
+  /* 193 */ void *unused_slot_193;
+  /* 194 */ void *unused_slot_194;
+  /* 195 */ void *unused_slot_195;
+  /* 196 */ void *unused_slot_196;
+  /* 197 */ void *unused_slot_197;
+  /* 198 */ void *unused_slot_198;
+  /* 199 */ void *unused_slot_199;
+  /* 200 */ void *unused_slot_200;
+  /* 201 */ void *unused_slot_201;
+  /* 202 */ void *unused_slot_202;
+  /* 203 */ void *unused_slot_203;
+  /* 204 */ OrtStatus *(*SessionOptionsAppendExecutionProvider_CUDA_V2)(OrtSessionOptions *options, const OrtCUDAProviderOptionsV2 *cuda_options);
+  /* 205 */ OrtStatus *(*CreateCUDAProviderOptions)(OrtCUDAProviderOptionsV2 **out);
+  /* 206 */ OrtStatus *(*UpdateCUDAProviderOptions)(OrtCUDAProviderOptionsV2 *cuda_options, const char *const *provider_options_keys, const char *const *provider_options_values, size_t num_keys);
+  /* 207 */ OrtStatus *(*GetCUDAProviderOptionsAsString)(const OrtCUDAProviderOptionsV2 *cuda_options, OrtAllocator *allocator, char **ptr);
+  /* 208 */ void (*ReleaseCUDAProviderOptions)(OrtCUDAProviderOptionsV2 *input);
 } OrtApi;
 
 typedef struct OrtApiBase {
@@ -351,5 +404,17 @@ _Static_assert(offsetof(OrtApi, SetGlobalIntraOpNumThreads) == 147 * sizeof(void
 _Static_assert(offsetof(OrtApi, SetGlobalInterOpNumThreads) == 148 * sizeof(void *), "OrtApi.SetGlobalInterOpNumThreads must be slot 148");
 _Static_assert(offsetof(OrtApi, SetGlobalSpinControl) == 149 * sizeof(void *), "OrtApi.SetGlobalSpinControl must be slot 149");
 _Static_assert(offsetof(OrtApi, ModelMetadataGetGraphDescription) == 158 * sizeof(void *), "OrtApi.ModelMetadataGetGraphDescription must be slot 158");
+_Static_assert(offsetof(OrtApi, GetAvailableProviders) == 125 * sizeof(void *), "OrtApi.GetAvailableProviders must be slot 125");
+_Static_assert(offsetof(OrtApi, ReleaseAvailableProviders) == 126 * sizeof(void *), "OrtApi.ReleaseAvailableProviders must be slot 126");
+_Static_assert(offsetof(OrtApi, SessionOptionsAppendExecutionProvider_TensorRT_V2) == 170 * sizeof(void *), "OrtApi.SessionOptionsAppendExecutionProvider_TensorRT_V2 must be slot 170");
+_Static_assert(offsetof(OrtApi, CreateTensorRTProviderOptions) == 171 * sizeof(void *), "OrtApi.CreateTensorRTProviderOptions must be slot 171");
+_Static_assert(offsetof(OrtApi, UpdateTensorRTProviderOptions) == 172 * sizeof(void *), "OrtApi.UpdateTensorRTProviderOptions must be slot 172");
+_Static_assert(offsetof(OrtApi, GetTensorRTProviderOptionsAsString) == 173 * sizeof(void *), "OrtApi.GetTensorRTProviderOptionsAsString must be slot 173");
+_Static_assert(offsetof(OrtApi, ReleaseTensorRTProviderOptions) == 174 * sizeof(void *), "OrtApi.ReleaseTensorRTProviderOptions must be slot 174");
+_Static_assert(offsetof(OrtApi, SessionOptionsAppendExecutionProvider_CUDA_V2) == 204 * sizeof(void *), "OrtApi.SessionOptionsAppendExecutionProvider_CUDA_V2 must be slot 204");
+_Static_assert(offsetof(OrtApi, CreateCUDAProviderOptions) == 205 * sizeof(void *), "OrtApi.CreateCUDAProviderOptions must be slot 205");
+_Static_assert(offsetof(OrtApi, UpdateCUDAProviderOptions) == 206 * sizeof(void *), "OrtApi.UpdateCUDAProviderOptions must be slot 206");
+_Static_assert(offsetof(OrtApi, GetCUDAProviderOptionsAsString) == 207 * sizeof(void *), "OrtApi.GetCUDAProviderOptionsAsString must be slot 207");
+_Static_assert(offsetof(OrtApi, ReleaseCUDAProviderOptions) == 208 * sizeof(void *), "OrtApi.ReleaseCUDAProviderOptions must be slot 208");
 
 #endif

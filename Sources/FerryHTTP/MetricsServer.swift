@@ -1,4 +1,5 @@
 import FerryCore
+import FerryGPU
 import FerryJobs
 import FerrySecurity
 import FerryTelemetry
@@ -31,11 +32,13 @@ public func buildMetricsApplication(
     access: AccessControl? = nil,
     accessLog: AccessLog = AccessLog(enabled: false),
     pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] },
+    gpuSamples: @escaping @Sendable () -> [GPUSample] = { [] },
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let count = connectionCount ?? ConnectionCount(maximum: connections.maximumConnections)
     return Application(
-        router: buildMetricsRouter(registry: registry, access: access, accessLog: accessLog, pendingRequests: pendingRequests),
+        router: buildMetricsRouter(
+            registry: registry, access: access, accessLog: accessLog, pendingRequests: pendingRequests, gpuSamples: gpuSamples),
         server: serverBuilder(tls: tls, http2: false, policy: connections, count: count) { count in
             [ConnectionGuard(policy: connections, count: count)]
         },
@@ -50,7 +53,8 @@ public func buildMetricsRouter(
     registry: PrometheusCollectorRegistry,
     access: AccessControl? = nil,
     accessLog: AccessLog = AccessLog(enabled: false),
-    pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] }
+    pendingRequests: @escaping @Sendable () -> [(model: String, version: String, pending: Int)] = { [] },
+    gpuSamples: @escaping @Sendable () -> [GPUSample] = { [] }
 ) -> Router<FerryRequestContext> {
     let router = Router(context: FerryRequestContext.self)
     if accessLog.enabled { router.add(middleware: RequestObserver(log: accessLog, tracing: nil)) }
@@ -61,10 +65,12 @@ public func buildMetricsRouter(
             namespace: "process", metricName: "resident_memory", unitName: "bytes", helpText: "Resident memory size in bytes.")
     )
     let pending = PendingRequestGauges(registry: registry)
+    let gpus = GPUGauges(registry: registry)
     router.get("/metrics") { _, _ in
         // Sampled when scraped: the figures are always current and cost nothing between scrapes.
         if let bytes = ProcessMemory.residentBytes() { residentMemory.set(Double(bytes)) }
         pending.update(pendingRequests())
+        gpus.update(gpuSamples())
         let body = registry.emitToBuffer()
         return Response(
             status: .ok,

@@ -1,4 +1,5 @@
 import CONNXRuntime
+import FerryCore
 
 /// Session settings. Zero thread counts leave the choice to ONNX Runtime.
 public struct ONNXRuntimeOptions: Sendable, Hashable {
@@ -36,6 +37,8 @@ public struct ONNXRuntimeOptions: Sendable, Hashable {
     public var interOpThreads: Int
     public var graphOptimization: GraphOptimization
     public var executionMode: ExecutionMode
+    /// The device, and on a GPU the providers appended before the CPU's.
+    public var placement: InstancePlacement = .cpu
 
     public init(
         threadPool: ThreadPool = .session,
@@ -70,6 +73,7 @@ extension ONNXRuntime {
                 "SetSessionGraphOptimizationLevel"
             )
             try check(api.pointee.SetSessionExecutionMode!(handle, options.executionMode.mode), "SetSessionExecutionMode")
+            try appendProviders(options.placement, to: handle!)
         } catch {
             api.pointee.ReleaseSessionOptions!(handle)
             throw error

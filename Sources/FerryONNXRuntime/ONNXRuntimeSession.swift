@@ -243,8 +243,19 @@ public struct ONNXRuntimeBackend: Backend {
     }
 
     public func loadModel(atPath path: String, name: String, suggestedThreads: Int) throws(FerryError) -> any ModelSession {
+        try loadModel(atPath: path, name: name, suggestedThreads: suggestedThreads, placement: .cpu)
+    }
+
+    public func gpuUnavailableReason(accelerators: [ExecutionAccelerator]) -> String? {
+        runtime.gpuUnavailableReason(accelerators: accelerators)
+    }
+
+    public func loadModel(atPath path: String, name: String, suggestedThreads: Int, placement: InstancePlacement) throws(FerryError)
+        -> any ModelSession
+    {
         var options = options
         if options.intraOpThreads == 0 { options.intraOpThreads = max(1, suggestedThreads) }
+        options.placement = placement
         return try ONNXRuntimeSession(runtime: runtime, path: path, name: name, options: options)
     }
 }

@@ -6,6 +6,7 @@ import FerryJobs
 import FerrySecurity
 import FerryTelemetry
 import FerryServing
+import FerryGPU
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -31,6 +32,8 @@ public struct ServeConfiguration: Sendable {
     public var maximumConnections: Int?
     /// Instances per version without `instance_group` (nil: from the cores).
     public var instances: Int?
+    /// Where models without `instance_group` run (`--device`).
+    public var device = DeviceRequest.cpu
     public var defaultMaxBatchSize = ModelConfiguration.defaultMaxBatchSize
     public var defaultBatching = ModelConfiguration.DynamicBatching()
     public var jobs = JobsConfiguration()
@@ -143,6 +146,7 @@ public struct FerryServer: Sendable {
             backend: backend,
             controlMode: configuration.modelControlMode,
             defaultInstanceCount: configuration.instances,
+            defaultDevice: configuration.device,
             defaultMaxBatchSize: configuration.defaultMaxBatchSize,
             defaultBatching: configuration.defaultBatching,
             memoryBudget: configuration.memoryBudget,
@@ -173,7 +177,8 @@ public struct FerryServer: Sendable {
         let metrics = buildMetricsApplication(
             registry: registry, host: host, port: configuration.ports.metrics, logger: Logger(label: "ferry.metrics"),
             connections: policy, connectionCount: connectionCount, tls: tls?.metrics, access: access, accessLog: accessLog,
-            pendingRequests: { server.pendingRequestsByVersion() }
+            pendingRequests: { server.pendingRequestsByVersion() },
+            gpuSamples: { NVML.shared.sample() }
         ) { port in listening(.metrics, port, ["path": "/metrics"]) }
         let models = ModelService(
             server: server, initialModels: configuration.loadModels, pollInterval: configuration.pollInterval)

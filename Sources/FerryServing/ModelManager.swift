@@ -1,4 +1,5 @@
 import FerryCore
+import FerryGPU
 import Logging
 
 #if canImport(FoundationEssentials)
@@ -27,6 +28,9 @@ public actor ModelManager {
     private let backend: any Backend
     private let logger: Logger
     private let defaultInstanceCount: Int?
+    /// `ferry serve --device`: where models without `instance_group` run (nil: the CPU).
+    private let defaultGroup: ModelConfiguration.InstanceGroup?
+    private let gpus: any GPUInventory
     private let defaultMaxBatchSize: Int
     private let defaultBatching: ModelConfiguration.DynamicBatching
     private let cores: Int
@@ -63,6 +67,8 @@ public actor ModelManager {
         backend: any Backend,
         controlMode: ControlMode = .none,
         defaultInstanceCount: Int? = 1,
+        defaultDevice: DeviceRequest = .cpu,
+        gpus: any GPUInventory = CUDADriver.shared,
         defaultMaxBatchSize: Int = ModelConfiguration.defaultMaxBatchSize,
         defaultBatching: ModelConfiguration.DynamicBatching = .init(),
         cores: Int = AvailableCores.count,
@@ -84,6 +90,8 @@ public actor ModelManager {
         self.backend = backend
         self.controlMode = controlMode
         self.defaultInstanceCount = defaultInstanceCount.map { max(1, $0) }
+        self.defaultGroup = defaultDevice.group
+        self.gpus = gpus
         self.logger = logger
     }
 
@@ -550,43 +558,91 @@ public actor ModelManager {
         fingerprint: VersionFingerprint,
         modelDirectory: String?
     ) async throws(FerryError) -> LoadedModelVersion {
+        let layout = try InstanceLayout.resolve(configuration, defaultGroup: defaultGroup, inventory: gpus, backend: backend)
+        if let reason = layout.fallbackReason {
+            logger.info("KIND_AUTO instances run on the CPU", metadata: ["model": "\(name)", "reason": "\(reason)"])
+        }
+        do throws(FerryError) {
+            return try await loadInstances(layout, name: name, version: version, file: file, configuration: configuration,
+                fingerprint: fingerprint, modelDirectory: modelDirectory)
+        } catch {
+            // KIND_AUTO means "a GPU if it works": one that does not (a provider
+            // library that fails to load, a device out of memory) leaves the CPU.
+            guard layout.autoOnGPU else { throw error }
+            logger.notice("KIND_AUTO instances run on the CPU", metadata: ["model": "\(name)", "reason": "\(error.message)"])
+            let fallback = try InstanceLayout.resolve(
+                configuration, defaultGroup: defaultGroup, inventory: gpus, backend: backend, autoOnCPU: true)
+            return try await loadInstances(fallback, name: name, version: version, file: file, configuration: configuration,
+                fingerprint: fingerprint, modelDirectory: modelDirectory)
+        }
+    }
+
+    private func loadInstances(
+        _ layout: InstanceLayout,
+        name: String,
+        version: Int64,
+        file: String,
+        configuration: ModelConfiguration,
+        fingerprint: VersionFingerprint,
+        modelDirectory: String?
+    ) async throws(FerryError) -> LoadedModelVersion {
         let backend = backend
         let defaultMaxBatchSize = defaultMaxBatchSize
         let defaultBatching = defaultBatching
-        let configured = configuration.instanceCount ?? defaultInstanceCount
         let cores = cores
         let logger = logger
+        let configured = layout.cpuCount ?? defaultInstanceCount
         return try await BlockingWork.run("ferry load \(name)") { () throws(FerryError) -> LoadedModelVersion in
             // Whether the model batches is known once its signature is: the first
-            // session is loaded before the number of instances is settled.
+            // session is loaded before the number of CPU instances is settled.
             let plan = Self.instancePlan(configured: configured, cores: cores)
-            let first = try backend.loadModel(atPath: file, name: name, suggestedThreads: plan.threads)
+            func load(_ placement: InstancePlacement) throws(FerryError) -> any ModelSession {
+                try backend.loadModel(atPath: file, name: name, suggestedThreads: plan.threads, placement: placement)
+            }
+            let first = try load(layout.gpuInstances.first ?? .cpu)
             var completed = try configuration.completed(
                 with: first.signature,
                 defaultMaxBatchSize: defaultMaxBatchSize,
                 defaultBatching: defaultBatching
             )
             let batching = completed.maxBatchSize > 0 && completed.dynamicBatching != nil
-            let instances =
-                backend.sharedThreads == nil
-                ? plan.instances : Self.sharedPoolInstances(configured: configured, batching: batching, cores: cores)
+            let cpuInstances =
+                !layout.hasCPU
+                ? 0
+                : backend.sharedThreads == nil
+                    ? plan.instances : Self.sharedPoolInstances(configured: configured, batching: batching, cores: cores)
+            let placements = layout.gpuInstances + Array(repeating: InstancePlacement.cpu, count: cpuInstances)
             logger.info(
                 "loading model",
                 metadata: [
-                    "model": "\(name)", "version": "\(version)", "file": "\(file)", "instances": "\(instances)",
+                    "model": "\(name)", "version": "\(version)", "file": "\(file)", "instances": "\(placements.count)",
+                    "devices": "\(Self.deviceSummary(placements))",
                     "threads_per_instance": backend.sharedThreads.map { "shared pool of \($0)" } ?? "\(plan.threads)",
                     "dynamic_batching": "\(batching)", "cores": "\(cores)",
                 ]
             )
-            let sessions = try [first] + (1..<instances).map { _ throws(FerryError) in
-                try backend.loadModel(atPath: file, name: name, suggestedThreads: plan.threads)
+            let sessions = try [first] + placements.dropFirst().map { placement throws(FerryError) in try load(placement) }
+            completed.instanceCount = placements.count
+            let cpuGroups = layout.groups.filter { $0.kind == .cpu }.count
+            completed.instanceGroups = layout.groups.map { group in
+                var group = group
+                if group.kind == .cpu && group.count == 0 && cpuGroups == 1 { group.count = cpuInstances }
+                return group
             }
-            completed.instanceCount = instances
             let warmup = try WarmupRunner.run(completed, on: sessions, modelDirectory: modelDirectory)
             let model = LoadedModelVersion(name: name, version: version, configuration: completed, sessions: sessions, fingerprint: fingerprint)
             model.statistics.recordWarmup(warmup)
             return model
         }
+    }
+
+    /// `cuda:0 ×2, cpu ×1`: where a version's instances run, for the log.
+    static func deviceSummary(_ placements: [InstancePlacement]) -> String {
+        var counts: [(InstancePlacement, Int)] = []
+        for placement in placements {
+            if let index = counts.firstIndex(where: { $0.0 == placement }) { counts[index].1 += 1 } else { counts.append((placement, 1)) }
+        }
+        return counts.map { "\($0.0) ×\($0.1)" }.joined(separator: ", ")
     }
 
     /// How many instances a version gets and how many threads each may use

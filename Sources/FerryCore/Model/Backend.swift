@@ -37,10 +37,32 @@ public protocol Backend: Sendable {
     /// The threads of the pool every instance shares, when the backend runs
     /// them on one (nil: each instance has threads of its own).
     var sharedThreads: Int? { get }
+
+    /// Why instances with these accelerators cannot run on a GPU here (the
+    /// provider library is missing), or nil when they can. Asked after the
+    /// driver and the device were found.
+    func gpuUnavailableReason(accelerators: [ExecutionAccelerator]) -> String?
+
+    /// Loads a model for one instance placed on `placement.device`.
+    func loadModel(atPath path: String, name: String, suggestedThreads: Int, placement: InstancePlacement) throws(FerryError)
+        -> any ModelSession
 }
 
 extension Backend {
     public var sharedThreads: Int? { nil }
+
+    public func gpuUnavailableReason(accelerators: [ExecutionAccelerator]) -> String? {
+        "the \(platform) backend runs on the CPU only"
+    }
+
+    public func loadModel(atPath path: String, name: String, suggestedThreads: Int, placement: InstancePlacement) throws(FerryError)
+        -> any ModelSession
+    {
+        if let reason = placement.device.isGPU ? gpuUnavailableReason(accelerators: placement.accelerators) : nil {
+            throw FerryError(.failedPrecondition, reason)
+        }
+        return try loadModel(atPath: path, name: name, suggestedThreads: suggestedThreads)
+    }
 
     public func loadModel(atPath path: String, name: String, suggestedThreads: Int) throws(FerryError) -> any ModelSession {
         try loadModel(atPath: path, name: name)

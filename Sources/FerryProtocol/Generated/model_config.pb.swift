@@ -132,7 +132,11 @@ public nonisolated struct Inference_ModelInstanceGroup: Sendable {
   /// Number of instances (per GPU for GPU groups).
   public var count: Int32 = 0
 
-  /// Triton: 3 = gpus, 5 = profile, 6 = rate_limiter, 7 = passive,
+  /// The CUDA devices a KIND_GPU group places `count` instances on each of;
+  /// empty means every visible device.
+  public var gpus: [Int32] = []
+
+  /// Triton: 5 = profile, 6 = rate_limiter, 7 = passive,
   /// 8 = secondary_devices, 9 = host_policy (not used by Ferry).
   public var kind: Inference_ModelInstanceGroup.Kind = .auto
 
@@ -537,6 +541,63 @@ public nonisolated struct Inference_ModelWarmup: Sendable {
   public init() {}
 }
 
+/// How a model is optimized; Ferry reads only the execution accelerators.
+public nonisolated struct Inference_ModelOptimizationPolicy: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Triton: 1 = graph, 2 = priority, 3 = cuda, 5 = input_pinned_memory,
+  /// 6 = output_pinned_memory, 7 = gather_kernel_buffer_threshold,
+  /// 8 = eager_batching (not used by Ferry).
+  public var executionAccelerators: Inference_ModelOptimizationPolicy.ExecutionAccelerators {
+    get {_executionAccelerators ?? Inference_ModelOptimizationPolicy.ExecutionAccelerators()}
+    set {_executionAccelerators = newValue}
+  }
+  /// Returns true if `executionAccelerators` has been explicitly set.
+  public var hasExecutionAccelerators: Bool {self._executionAccelerators != nil}
+  /// Clears the value of `executionAccelerators`. Subsequent reads from it will return its default value.
+  public mutating func clearExecutionAccelerators() {self._executionAccelerators = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated struct ExecutionAccelerators: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// Tried in order for instances on a GPU, before ONNX Runtime's CPU kernels.
+    public var gpuExecutionAccelerator: [Inference_ModelOptimizationPolicy.ExecutionAccelerators.Accelerator] = []
+
+    /// For instances on the CPU (Triton: "openvino"; Ferry has none).
+    public var cpuExecutionAccelerator: [Inference_ModelOptimizationPolicy.ExecutionAccelerators.Accelerator] = []
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    /// An ONNX Runtime execution provider and its options, e.g. name
+    /// "tensorrt" with parameters { key: "precision_mode" value: "FP16" }.
+    public nonisolated struct Accelerator: Sendable {
+      // SwiftProtobuf.Message conformance is added in an extension below. See the
+      // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+      // methods supported on all messages.
+
+      public var name: String = String()
+
+      public var parameters: Dictionary<String,String> = [:]
+
+      public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+      public init() {}
+    }
+
+    public init() {}
+  }
+
+  public init() {}
+
+  fileprivate var _executionAccelerators: Inference_ModelOptimizationPolicy.ExecutionAccelerators? = nil
+}
+
 /// The configuration of one model, as written in its `config.pbtxt`.
 public nonisolated struct Inference_ModelConfig: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -591,6 +652,16 @@ public nonisolated struct Inference_ModelConfig: @unchecked Sendable {
     get {_storage._defaultModelFilename}
     set {_uniqueStorage()._defaultModelFilename = newValue}
   }
+
+  /// Triton: 9 = cc_model_filenames, 10 = metric_tags.
+  public var optimization: Inference_ModelOptimizationPolicy {
+    get {_storage._optimization ?? Inference_ModelOptimizationPolicy()}
+    set {_uniqueStorage()._optimization = newValue}
+  }
+  /// Returns true if `optimization` has been explicitly set.
+  public var hasOptimization: Bool {_storage._optimization != nil}
+  /// Clears the value of `optimization`. Subsequent reads from it will return its default value.
+  public mutating func clearOptimization() {_uniqueStorage()._optimization = nil}
 
   /// Triton lists three schedulers in this oneof; only dynamic batching is
   /// carried here. Triton: 13 = sequence_batching, 15 = ensemble_scheduling.
@@ -647,7 +718,7 @@ nonisolated extension Inference_DataType: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Inference_ModelInstanceGroup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelInstanceGroup"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}count\0\u{2}\u{2}kind\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}count\0\u{1}gpus\0\u{1}kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -657,6 +728,7 @@ nonisolated extension Inference_ModelInstanceGroup: SwiftProtobuf.Message, Swift
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.count) }()
+      case 3: try { try decoder.decodeRepeatedInt32Field(value: &self.gpus) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       default: break
       }
@@ -670,6 +742,9 @@ nonisolated extension Inference_ModelInstanceGroup: SwiftProtobuf.Message, Swift
     if self.count != 0 {
       try visitor.visitSingularInt32Field(value: self.count, fieldNumber: 2)
     }
+    if !self.gpus.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.gpus, fieldNumber: 3)
+    }
     if self.kind != .auto {
       try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 4)
     }
@@ -679,6 +754,7 @@ nonisolated extension Inference_ModelInstanceGroup: SwiftProtobuf.Message, Swift
   public static func ==(lhs: Inference_ModelInstanceGroup, rhs: Inference_ModelInstanceGroup) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.count != rhs.count {return false}
+    if lhs.gpus != rhs.gpus {return false}
     if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1267,9 +1343,113 @@ nonisolated extension Inference_ModelWarmup.Input: SwiftProtobuf.Message, SwiftP
   }
 }
 
+nonisolated extension Inference_ModelOptimizationPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ModelOptimizationPolicy"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{4}\u{4}execution_accelerators\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._executionAccelerators) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._executionAccelerators {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Inference_ModelOptimizationPolicy, rhs: Inference_ModelOptimizationPolicy) -> Bool {
+    if lhs._executionAccelerators != rhs._executionAccelerators {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_ModelOptimizationPolicy.ExecutionAccelerators: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Inference_ModelOptimizationPolicy.protoMessageName + ".ExecutionAccelerators"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gpu_execution_accelerator\0\u{3}cpu_execution_accelerator\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.gpuExecutionAccelerator) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.cpuExecutionAccelerator) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.gpuExecutionAccelerator.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.gpuExecutionAccelerator, fieldNumber: 1)
+    }
+    if !self.cpuExecutionAccelerator.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.cpuExecutionAccelerator, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Inference_ModelOptimizationPolicy.ExecutionAccelerators, rhs: Inference_ModelOptimizationPolicy.ExecutionAccelerators) -> Bool {
+    if lhs.gpuExecutionAccelerator != rhs.gpuExecutionAccelerator {return false}
+    if lhs.cpuExecutionAccelerator != rhs.cpuExecutionAccelerator {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_ModelOptimizationPolicy.ExecutionAccelerators.Accelerator: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Inference_ModelOptimizationPolicy.ExecutionAccelerators.protoMessageName + ".Accelerator"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}parameters\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.parameters) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.parameters.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.parameters, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Inference_ModelOptimizationPolicy.ExecutionAccelerators.Accelerator, rhs: Inference_ModelOptimizationPolicy.ExecutionAccelerators.Accelerator) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.parameters != rhs.parameters {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelConfig"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}platform\0\u{3}version_policy\0\u{3}max_batch_size\0\u{1}input\0\u{1}output\0\u{3}instance_group\0\u{3}default_model_filename\0\u{4}\u{3}dynamic_batching\0\u{2}\u{3}parameters\0\u{4}\u{2}model_warmup\0\u{1}backend\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}platform\0\u{3}version_policy\0\u{3}max_batch_size\0\u{1}input\0\u{1}output\0\u{3}instance_group\0\u{3}default_model_filename\0\u{4}\u{3}dynamic_batching\0\u{1}optimization\0\u{2}\u{2}parameters\0\u{4}\u{2}model_warmup\0\u{1}backend\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -1280,6 +1460,7 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
     var _output: [Inference_ModelOutput] = []
     var _instanceGroup: [Inference_ModelInstanceGroup] = []
     var _defaultModelFilename: String = String()
+    var _optimization: Inference_ModelOptimizationPolicy? = nil
     var _schedulingChoice: Inference_ModelConfig.OneOf_SchedulingChoice?
     var _parameters: Dictionary<String,Inference_ModelParameter> = [:]
     var _modelWarmup: [Inference_ModelWarmup] = []
@@ -1302,6 +1483,7 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
       _output = source._output
       _instanceGroup = source._instanceGroup
       _defaultModelFilename = source._defaultModelFilename
+      _optimization = source._optimization
       _schedulingChoice = source._schedulingChoice
       _parameters = source._parameters
       _modelWarmup = source._modelWarmup
@@ -1345,6 +1527,7 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
             _storage._schedulingChoice = .dynamicBatching(v)
           }
         }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._optimization) }()
         case 14: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Inference_ModelParameter>.self, value: &_storage._parameters) }()
         case 16: try { try decoder.decodeRepeatedMessageField(value: &_storage._modelWarmup) }()
         case 17: try { try decoder.decodeSingularStringField(value: &_storage._backend) }()
@@ -1387,6 +1570,9 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
       try { if case .dynamicBatching(let v)? = _storage._schedulingChoice {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
       } }()
+      try { if let v = _storage._optimization {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
       if !_storage._parameters.isEmpty {
         try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Inference_ModelParameter>.self, value: _storage._parameters, fieldNumber: 14)
       }
@@ -1413,6 +1599,7 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
         if _storage._output != rhs_storage._output {return false}
         if _storage._instanceGroup != rhs_storage._instanceGroup {return false}
         if _storage._defaultModelFilename != rhs_storage._defaultModelFilename {return false}
+        if _storage._optimization != rhs_storage._optimization {return false}
         if _storage._schedulingChoice != rhs_storage._schedulingChoice {return false}
         if _storage._parameters != rhs_storage._parameters {return false}
         if _storage._modelWarmup != rhs_storage._modelWarmup {return false}

@@ -48,10 +48,13 @@ extension ModelConfiguration {
         case .specific(let specific)?: versionPolicy = .specific(specific.versions)
         case nil: versionPolicy = .latest(1)
         }
-        let counts = message.instanceGroup.map { Int($0.count) }
-        if let negative = counts.first(where: { $0 < 0 }) { throw fail("instance_group.count", "is \(negative)") }
-        let total = counts.reduce(0, +)
+        instanceGroups = try message.instanceGroup.enumerated().map { index, group throws(FerryError) in
+            try Self.instanceGroup(group, index: index, fail)
+        }
+        // As configured; where GPU groups land, loading settles the number.
+        let total = instanceGroups.reduce(0) { $0 + $1.count }
         instanceCount = total > 0 ? total : nil
+        gpuAccelerators = try Self.accelerators(message.optimization.executionAccelerators, fail)
         if case .dynamicBatching(let batching)? = message.schedulingChoice {
             var dynamic = DynamicBatching()
             dynamic.preferredBatchSizes = batching.preferredBatchSize.map { Int($0) }
@@ -147,13 +150,33 @@ extension ModelConfiguration {
         case .all: message.versionPolicy.all = Inference_ModelVersionPolicy.All()
         case .specific(let versions): message.versionPolicy.specific.versions = versions
         }
-        if let instanceCount {
+        if !instanceGroups.isEmpty {
+            message.instanceGroup = instanceGroups.map { configured in
+                var group = Inference_ModelInstanceGroup()
+                group.name = configured.name.isEmpty ? name : configured.name
+                group.count = Int32(clamping: configured.count)
+                group.gpus = configured.gpus.map { Int32(clamping: $0) }
+                switch configured.kind {
+                case .auto: group.kind = .auto
+                case .gpu: group.kind = .gpu
+                case .cpu: group.kind = .cpu
+                }
+                return group
+            }
+        } else if let instanceCount {
             var group = Inference_ModelInstanceGroup()
             group.name = name
             group.count = Int32(clamping: instanceCount)
             group.kind = .cpu
             message.instanceGroup = [group]
         }
+        message.optimization.executionAccelerators.gpuExecutionAccelerator = gpuAccelerators.map { accelerator in
+            var entry = Inference_ModelOptimizationPolicy.ExecutionAccelerators.Accelerator()
+            entry.name = accelerator.name
+            entry.parameters = accelerator.parameters
+            return entry
+        }
+        if gpuAccelerators.isEmpty { message.clearOptimization() }
         if let dynamicBatching {
             var batching = Inference_ModelDynamicBatching()
             batching.preferredBatchSize = dynamicBatching.preferredBatchSizes.map { Int32(clamping: $0) }

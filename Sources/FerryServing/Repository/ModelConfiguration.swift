@@ -67,6 +67,11 @@ public struct ModelConfiguration: Sendable, Hashable {
     public var versionPolicy: VersionPolicy
     /// `instance_group { count }`; `nil` lets the server choose.
     public var instanceCount: Int?
+    /// `instance_group` as configured (empty: `ferry serve --device`); once
+    /// loaded, as placed.
+    public var instanceGroups: [InstanceGroup] = []
+    /// `optimization { execution_accelerators { gpu_execution_accelerator } }`.
+    public var gpuAccelerators: [ExecutionAccelerator] = []
     public var dynamicBatching: DynamicBatching?
     public var defaultModelFilename: String
     public var parameters: [String: String]

@@ -87,6 +87,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     var instances: Int? { instancesOption ?? Environment.int("FERRY_INSTANCES") }
 
+    @Option(
+        help: ArgumentHelp(
+            "Where models without instance_group in their config run: cpu, cuda (one instance on every GPU) or cuda:N.",
+            valueName: "device"))
+    var device = Environment.string("FERRY_DEVICE") ?? "cpu"
+
     @Option(help: "For models without a config.pbtxt: how long (µs) the first request of a batch may wait for more.")
     var maxQueueDelayUs = Environment.int("FERRY_MAX_QUEUE_DELAY_US") ?? 0
 
@@ -174,6 +180,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard defaultMaxBatchSize >= 0 else { throw ValidationError("--default-max-batch-size must be 0 or more") }
         guard (instances ?? 1) >= 1 else { throw ValidationError("--instances must be at least 1") }
+        guard DeviceRequest(parsing: device) != nil else { throw ValidationError("--device must be cpu, cuda or cuda:N, not '\(device)'") }
         guard maxQueueDelayUs >= 0, maxQueueSize >= 0, defaultTimeoutUs >= 0 else {
             throw ValidationError("--max-queue-delay-us, --max-queue-size and --default-timeout-us must be 0 or more")
         }
@@ -230,6 +237,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.connections = ConnectionPolicy(
                 idleTimeout: .seconds(idleTimeout), headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout))
             configuration.instances = instances
+            configuration.device = DeviceRequest(parsing: device) ?? .cpu
             configuration.defaultMaxBatchSize = defaultMaxBatchSize
             configuration.defaultBatching = defaultBatching
             configuration.jobs = try jobOptions.configuration()
