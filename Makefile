@@ -58,6 +58,7 @@ build: deps
 # the other tests, whose timing they would disturb.
 test: deps fixtures build conformance-env
 	@scripts/install-system-packages --quiet --tests
+	@scripts/install-onnxruntime --gpu --quiet
 	$(SWIFT) test -c $(CONFIG) --skip-build --disable-xctest --skip ContainerImageTests --skip ConvertCommandTests
 	$(SWIFT) test -c $(CONFIG) --skip-build --disable-xctest --filter ContainerImageTests
 	$(SWIFT) test -c $(CONFIG) --skip-build --disable-xctest --filter ConvertCommandTests

@@ -261,7 +261,7 @@ let package = Package(
         .testTarget(
             name: "FerryCLITests",
             dependencies: [
-                "ferry", "FerryCore", "FerryProtocol", "FerryClient", .product(name: "Crypto", package: "swift-crypto"),
+                "ferry", "FerryCore", "FerryProtocol", "FerryClient", "FerryImage", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -97,6 +97,8 @@ package struct BaseImageContents {
         let directories = [
             "lib", "lib64", "usr/lib", "usr/lib64", "lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu",
             "lib/aarch64-linux-gnu", "usr/lib/aarch64-linux-gnu",
+            // CUDA base images keep CUDA here and list it in /etc/ld.so.conf.d.
+            "usr/local/cuda/lib64",
         ]
         return directories.contains { resolve("\($0)/\(name)") == .file }
     }

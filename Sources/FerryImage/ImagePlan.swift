@@ -54,7 +54,23 @@ public struct ImagePlan: Sendable {
                 TarEntry(path: onnxRuntimePath, content: .file(onnxRuntime), mode: 0o755),
             ]
             // What the loader maps for ferry and for ONNX Runtime (dlopened, so ldd of ferry cannot see it), by name.
-            let libraries = packed.libraries.merging(try RootFilesystem.resolvedLibraries(of: onnxRuntime)) { first, _ in first }
+            var libraries = packed.libraries.merging(try RootFilesystem.resolvedLibraries(of: onnxRuntime)) { first, _ in first }
+            var baseContents: BaseImageContents?
+            if case .image(let pulled) = recipe.base { baseContents = try BaseImageContents(layers: pulled.layers, in: layout) }
+            var gpu: GPURuntime?
+            if recipe.gpu {
+                let contents = baseContents
+                let plan = try GPURuntime.plan(
+                    onnxRuntime: recipe.onnxRuntime,
+                    baseHas: { name in contents?.hasLibrary(named: name, at: "usr/local/cuda/lib64/\(name)") ?? false },
+                    packed: libraries)
+                libraries.merge(plan.systemLibraries) { first, _ in first }
+                for provider in plan.providers {
+                    runtime.append(TarEntry(path: "\(onnxRuntimeDirectory)/\(provider.lastPathComponent)", content: .file(provider), mode: 0o755))
+                }
+                notes += plan.notes
+                gpu = plan
+            }
             var layers: [PlannedLayer] = []
             var environment = [
                 "PATH=/usr/local/bin:/usr/bin:/bin",
@@ -69,7 +85,7 @@ public struct ImagePlan: Sendable {
                 let base = RootFilesystem.entries(libraries: Set(libraries.values))
                 layers.append(PlannedLayer(title: "base", entries: base, gzip: recipe.compression != .none))
             case .image(let pulled):
-                let contents = try BaseImageContents(layers: pulled.layers, in: layout)
+                let contents = baseContents!
                 let (entries, added) = missingLibraries(libraries, in: contents)
                 runtime += entries
                 if !added.isEmpty {
@@ -92,6 +108,16 @@ public struct ImagePlan: Sendable {
                     environment.insert(path.contains("/usr/local/bin") ? path : "PATH=/usr/local/bin:" + path.dropFirst(5), at: 0)
                 }
                 labels = config?.Labels ?? [:]
+            }
+            if let gpu {
+                // Its own layer, below the runtime: 2 GB that changes only with CUDA, shared by every GPU image.
+                let entries = gpu.cudaLibraries.map { library in
+                    TarEntry(path: "\(onnxRuntimeDirectory)/\(library.lastPathComponent)", content: .file(library), mode: 0o755)
+                }
+                layers.append(
+                    PlannedLayer(title: "cuda", entries: RootFilesystem.withParentDirectories(entries), gzip: recipe.compression != .none))
+                environment = Self.gpuEnvironment(environment)
+                labels["dev.ferry.accelerator"] = "cuda"
             }
             layers.append(
                 PlannedLayer(title: "runtime", entries: RootFilesystem.withParentDirectories(runtime), gzip: recipe.compression != .none))
@@ -141,6 +167,26 @@ public struct ImagePlan: Sendable {
             packed.remove()
             throw error
         }
+    }
+
+    /// What the NVIDIA container toolkit reads (every GPU, the compute and
+    /// NVML libraries of the driver), models without instance_group on a GPU
+    /// when there is one, and the loader path: the packed CUDA libraries, then
+    /// where older device plugins mount the driver.
+    private static func gpuEnvironment(_ environment: [String]) -> [String] {
+        var result = environment.filter {
+            !["NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES", "FERRY_DEVICE", "LD_LIBRARY_PATH"].contains($0.prefix { $0 != "=" })
+        }
+        let existing = environment.first { $0.hasPrefix("LD_LIBRARY_PATH=") }.map { $0.dropFirst(16).split(separator: ":").map(String.init) } ?? []
+        var path: [String] = []
+        for directory in ["/\(onnxRuntimeDirectory)"] + existing + ["/usr/local/nvidia/lib64"] where !path.contains(directory) {
+            path.append(directory)
+        }
+        result += [
+            "NVIDIA_VISIBLE_DEVICES=all", "NVIDIA_DRIVER_CAPABILITIES=compute,utility", "FERRY_DEVICE=auto",
+            "LD_LIBRARY_PATH=\(path.joined(separator: ":"))",
+        ]
+        return result
     }
 
     /// Entries for the `libraries` (name → path) that `contents` lacks, at

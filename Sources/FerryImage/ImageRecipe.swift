@@ -40,6 +40,10 @@ public struct ImageRecipe: Sendable {
     /// Packs a copy of `executable` without symbols and debug info (a
     /// release `ferry` shrinks from ~137 MB to ~34 MB); needs binutils' `strip`.
     public var strip = true
+    /// Packs ONNX Runtime's GPU providers and the CUDA libraries beside
+    /// `onnxRuntime` (`ferry build --gpu`), and sets what the NVIDIA container
+    /// toolkit reads.
+    public var gpu = false
 
     public init(executable: URL, onnxRuntime: URL, repository: URL) {
         self.executable = executable

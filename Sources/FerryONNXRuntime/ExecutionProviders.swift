@@ -109,7 +109,7 @@ extension ONNXRuntime {
     private static let preloaded = Mutex<Set<String>>([])
 
     /// Triton's names for TensorRT's settings, as ONNX Runtime spells them.
-    static func tensorRTOptions(_ parameters: [String: String]) -> [String: String] {
+    package static func tensorRTOptions(_ parameters: [String: String]) -> [String: String] {
         var options: [String: String] = [:]
         for (key, value) in normalizedBooleans(parameters) {
             switch key {

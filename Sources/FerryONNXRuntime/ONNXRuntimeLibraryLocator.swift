@@ -32,6 +32,8 @@ package struct ONNXRuntimeLibraryLocator {
     package var environment: [String: String] = ProcessInfo.processInfo.environment
     package var currentDirectory: String = FileManager.default.currentDirectoryPath
     package var executableDirectory: String? = Self.executableDirectory()
+    /// Looks in `.deps/onnxruntime-gpu/lib` (`scripts/install-onnxruntime --gpu`) instead of `.deps/onnxruntime/lib`.
+    package var gpuBuild = false
 
     package init(explicitPath: String? = nil) { self.explicitPath = explicitPath }
 
@@ -54,7 +56,8 @@ package struct ONNXRuntimeLibraryLocator {
             }
         }
         for directory in depsDirectories {
-            let path = URL(fileURLWithPath: directory).appendingPathComponent(".deps/onnxruntime/lib/\(Self.pinnedFileName)").path
+            let folder = gpuBuild ? "onnxruntime-gpu" : "onnxruntime"
+            let path = URL(fileURLWithPath: directory).appendingPathComponent(".deps/\(folder)/lib/\(Self.pinnedFileName)").path
             candidates.append(Candidate(path: path, source: ".deps"))
         }
         if let executableDirectory {

@@ -559,6 +559,11 @@ public actor ModelManager {
         modelDirectory: String?
     ) async throws(FerryError) -> LoadedModelVersion {
         let layout = try InstanceLayout.resolve(configuration, defaultGroup: defaultGroup, inventory: gpus, backend: backend)
+        for accelerator in configuration.cpuAccelerators {
+            logger.warning(
+                "cpu_execution_accelerator ignored: CPU instances run ONNX Runtime's own CPU kernels",
+                metadata: ["model": "\(name)", "accelerator": "\(accelerator.name)"])
+        }
         if let reason = layout.fallbackReason {
             logger.info("KIND_AUTO instances run on the CPU", metadata: ["model": "\(name)", "reason": "\(reason)"])
         }

@@ -128,6 +128,7 @@ struct ModelConfigurationTests {
     func messageRoundTrip() throws {
         var config = try ModelConfiguration(name: "mlp").completed(with: mlp)
         config.instanceCount = 2
+        config.instanceGroups = [.init(name: "mlp", kind: .cpu, count: 2)]
         config.versionPolicy = .all
         let text = config.message.textFormatString()
         #expect(try ModelConfiguration(pbtxt: text, modelName: "mlp") == config)
@@ -148,5 +149,6 @@ struct TritonCompatibilityTests {
             modelName: "m"
         )
         #expect(config.maxBatchSize == 2)
+        #expect(config.cpuAccelerators.map(\.name) == ["openvino"])
     }
 }

@@ -73,11 +73,6 @@ extension ModelConfiguration {
         _ accelerators: ExecutionAcceleratorsMessage, _ fail: (String, String) -> FerryError
     ) throws(FerryError) -> [ExecutionAccelerator] {
         let field = "optimization.execution_accelerators"
-        if let first = accelerators.cpuExecutionAccelerator.first {
-            throw fail(
-                "\(field).cpu_execution_accelerator",
-                "names '\(first.name)'; Ferry's CPU instances run ONNX Runtime's own CPU kernels and take no accelerator")
-        }
         var names = Set<String>()
         return try accelerators.gpuExecutionAccelerator.map { accelerator throws(FerryError) -> ExecutionAccelerator in
             let known = acceleratorParameters.keys.sorted().map { "'\($0)'" }.joined(separator: ", ")

@@ -55,6 +55,9 @@ extension ModelConfiguration {
         let total = instanceGroups.reduce(0) { $0 + $1.count }
         instanceCount = total > 0 ? total : nil
         gpuAccelerators = try Self.accelerators(message.optimization.executionAccelerators, fail)
+        cpuAccelerators = message.optimization.executionAccelerators.cpuExecutionAccelerator.map {
+            ExecutionAccelerator(name: $0.name, parameters: $0.parameters)
+        }
         if case .dynamicBatching(let batching)? = message.schedulingChoice {
             var dynamic = DynamicBatching()
             dynamic.preferredBatchSizes = batching.preferredBatchSize.map { Int($0) }
@@ -176,7 +179,13 @@ extension ModelConfiguration {
             entry.parameters = accelerator.parameters
             return entry
         }
-        if gpuAccelerators.isEmpty { message.clearOptimization() }
+        message.optimization.executionAccelerators.cpuExecutionAccelerator = cpuAccelerators.map { accelerator in
+            var entry = Inference_ModelOptimizationPolicy.ExecutionAccelerators.Accelerator()
+            entry.name = accelerator.name
+            entry.parameters = accelerator.parameters
+            return entry
+        }
+        if gpuAccelerators.isEmpty && cpuAccelerators.isEmpty { message.clearOptimization() }
         if let dynamicBatching {
             var batching = Inference_ModelDynamicBatching()
             batching.preferredBatchSize = dynamicBatching.preferredBatchSizes.map { Int32(clamping: $0) }

@@ -72,6 +72,9 @@ public struct ModelConfiguration: Sendable, Hashable {
     public var instanceGroups: [InstanceGroup] = []
     /// `optimization { execution_accelerators { gpu_execution_accelerator } }`.
     public var gpuAccelerators: [ExecutionAccelerator] = []
+    /// `cpu_execution_accelerator`: kept so the config reads back as written,
+    /// but ignored (with a warning) as by a Triton built without them.
+    public var cpuAccelerators: [ExecutionAccelerator] = []
     public var dynamicBatching: DynamicBatching?
     public var defaultModelFilename: String
     public var parameters: [String: String]

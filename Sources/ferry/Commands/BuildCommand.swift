@@ -70,6 +70,12 @@ struct BuildCommand: AsyncParsableCommand {
         help: ArgumentHelp("An environment variable KEY=VALUE for the server (repeatable).", valueName: "key=value"))
     var environment: [String] = []
 
+    @Flag(
+        help: ArgumentHelp(
+            "Pack ONNX Runtime's GPU build with its CUDA provider and the CUDA and cuDNN libraries beside it (default: .deps/onnxruntime-gpu/lib from scripts/install-onnxruntime --gpu); the image runs models on the GPUs the NVIDIA container toolkit gives it, on the CPU without."
+        ))
+    var gpu = false
+
     @Flag(help: "Pack ferry with its symbols and debug info (by default a stripped copy goes in).")
     var noStrip = false
 
@@ -138,7 +144,7 @@ struct BuildCommand: AsyncParsableCommand {
 
             var recipe = ImageRecipe(
                 executable: URL(fileURLWithPath: executable ?? Self.runningExecutable()),
-                onnxRuntime: URL(fileURLWithPath: try Self.onnxRuntime(explicit: onnxRuntimeLibrary)),
+                onnxRuntime: URL(fileURLWithPath: try Self.onnxRuntime(explicit: onnxRuntimeLibrary, gpu: gpu)),
                 repository: URL(fileURLWithPath: repository))
             recipe.models = models.isEmpty ? settings.models : models
             recipe.compression = compression ?? settings.compression ?? .automatic
@@ -148,6 +154,7 @@ struct BuildCommand: AsyncParsableCommand {
             recipe.labels = settings.labels.merging(labels.map(Self.pair)) { $1 }
             recipe.environment = settings.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + environment
             recipe.strip = !noStrip
+            recipe.gpu = gpu
             if let reference = baseReference {
                 let client = registry.client(for: reference.registry, credentials: credentials, progress: progress)
                 do {
@@ -211,11 +218,13 @@ struct BuildCommand: AsyncParsableCommand {
     }
 
     /// The library `ferry serve` would load: the first candidate that exists.
-    static func onnxRuntime(explicit: String?) throws(FerryError) -> String {
-        let candidates = ONNXRuntimeLibraryLocator(explicitPath: explicit).candidates()
+    static func onnxRuntime(explicit: String?, gpu: Bool) throws(FerryError) -> String {
+        var locator = ONNXRuntimeLibraryLocator(explicitPath: explicit)
+        locator.gpuBuild = gpu
+        let candidates = locator.candidates()
         guard let found = candidates.first(where: { $0.path.contains("/") && FileManager.default.fileExists(atPath: $0.path) }) else {
-            throw FerryError(
-                .notFound, "no libonnxruntime.so found to put in the image (run scripts/install-onnxruntime or pass --onnxruntime-lib)")
+            let install = gpu ? "scripts/install-onnxruntime --gpu" : "scripts/install-onnxruntime"
+            throw FerryError(.notFound, "no libonnxruntime.so found to put in the image (run \(install) or pass --onnxruntime-lib)")
         }
         return found.path
     }

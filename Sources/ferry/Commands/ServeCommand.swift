@@ -89,7 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Where models without instance_group in their config run: cpu, cuda (one instance on every GPU) or cuda:N.",
+            "Where models without instance_group in their config run: cpu, cuda (one instance on every GPU), cuda:N, or auto (the GPUs if there are any, else the CPU).",
             valueName: "device"))
     var device = Environment.string("FERRY_DEVICE") ?? "cpu"
 
@@ -180,7 +180,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard defaultMaxBatchSize >= 0 else { throw ValidationError("--default-max-batch-size must be 0 or more") }
         guard (instances ?? 1) >= 1 else { throw ValidationError("--instances must be at least 1") }
-        guard DeviceRequest(parsing: device) != nil else { throw ValidationError("--device must be cpu, cuda or cuda:N, not '\(device)'") }
+        guard DeviceRequest(parsing: device) != nil else { throw ValidationError("--device must be cpu, auto, cuda or cuda:N, not '\(device)'") }
         guard maxQueueDelayUs >= 0, maxQueueSize >= 0, defaultTimeoutUs >= 0 else {
             throw ValidationError("--max-queue-delay-us, --max-queue-size and --default-timeout-us must be 0 or more")
         }
