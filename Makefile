@@ -86,6 +86,7 @@ bench: deps python-env conformance-env
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-jobs
 	scripts/bench-job-bodies
 	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-image
+	FERRY_BIN_DIR=$(BIN_DIR) scripts/bench-gpu
 
 # Instructions per request of ferry serve over gRPC and HTTP (callgrind); see
 # scripts/profile-serving. Not part of `make bench`: it takes a few minutes.

@@ -4,6 +4,12 @@
 // running batches of BATCH back to back on one prepared input for SECONDS.
 //
 //   ThroughputBenchmark --model PATH [--sessions 1,2] [--threads 2,1] [--batches 1,4,8,16,32] [--seconds 6]
+//                       [--device cpu|cuda:N] [--tensorrt fp16|fp32]
+//
+// On a GPU (`--device cuda:0`, with FERRY_ONNXRUNTIME_LIB naming the GPU
+// build) the sessions run on ONNX Runtime's CUDA provider, or TensorRT's
+// before it with `--tensorrt`: the raw figures scripts/bench-gpu compares
+// `ferry serve` with.
 //
 // `--sessions` and `--threads` pair up (1 session of 2 threads, 2 of 1 by
 // default: both fill 2 cores). Prints one JSON object per line per setting.
@@ -18,6 +24,9 @@ struct Settings {
     var threads = [2, 1]
     var batches = [1, 4, 8, 16, 32]
     var seconds = 6.0
+    var device = ComputeDevice.cpu
+    var accelerators: [ExecutionAccelerator] = []
+    var placement: InstancePlacement { InstancePlacement(device: device, accelerators: accelerators) }
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -30,6 +39,10 @@ struct Settings {
             case "--threads": threads = list()
             case "--batches": batches = list()
             case "--seconds": seconds = Double(value)!
+            case "--device":
+                device = value == "cpu" ? .cpu : .gpu(Int(value.split(separator: ":").last!)!)
+            case "--tensorrt":
+                accelerators = [ExecutionAccelerator(name: "tensorrt", parameters: ["precision_mode": value.uppercased()])]
             default: fatalError("unknown option \(flag)")
             }
         }
@@ -64,7 +77,12 @@ do {
     for (sessionCount, threads) in zip(settings.sessions, settings.threads) {
         let sessions = try (0..<sessionCount).map { index in
             try ONNXRuntimeSession(
-                runtime: runtime, path: settings.model, name: "bench\(index)", options: ONNXRuntimeOptions(intraOpThreads: threads))
+                runtime: runtime, path: settings.model, name: "bench\(index)",
+                options: {
+                    var options = ONNXRuntimeOptions(intraOpThreads: threads)
+                    options.placement = settings.placement
+                    return options
+                }())
         }
         let spec = sessions[0].signature.inputs[0]
         let outputs = sessions[0].signature.outputs.map(\.name)

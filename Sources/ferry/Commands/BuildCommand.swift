@@ -16,7 +16,8 @@ struct BuildCommand: AsyncParsableCommand {
         discussion: """
             Layers: base (by default the dynamic loader and the shared libraries ferry and ONNX Runtime need, a \
             non-root user 65532, /tmp, CA certificates; or --base IMAGE from a registry, kept as it is), runtime \
-            (ferry, libonnxruntime.so) and one per model, each deterministic: building twice gives the same digest. \
+            (ferry, libonnxruntime.so; with --gpu its CUDA provider too, after a cuda layer of the CUDA and cuDNN libraries) \
+            and one per model, each deterministic: building twice gives the same digest. \
             The image runs `ferry serve /models --host 0.0.0.0`. Defaults come from ferry.yaml next to the repository.
             """
     )
