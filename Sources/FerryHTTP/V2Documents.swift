@@ -34,11 +34,28 @@ extension JSONWriter {
             object.member("input") { $0.list(config.inputs) { $0.configTensor($1, input: true) } }
             object.member("output") { $0.list(config.outputs) { $0.configTensor($1, input: false) } }
             object.member("instance_group") { writer in
-                writer.list([config.instanceCount ?? 1]) { writer, count in
+                let groups =
+                    config.instanceGroups.isEmpty
+                    ? [ModelConfiguration.InstanceGroup(name: config.name, kind: .cpu, count: config.instanceCount ?? 1)]
+                    : config.instanceGroups
+                writer.list(groups) { writer, configured in
                     writer.object { group in
-                        group.member("name") { $0.string(config.name) }
-                        group.member("kind") { $0.string("KIND_CPU") }
-                        group.member("count") { $0.integer(count) }
+                        group.member("name") { $0.string(configured.name.isEmpty ? config.name : configured.name) }
+                        group.member("kind") { $0.string(configured.kind.rawValue) }
+                        group.member("count") { $0.integer(configured.count) }
+                        group.member("gpus") { $0.list(configured.gpus) { $0.integer($1) } }
+                    }
+                }
+            }
+            if !config.gpuAccelerators.isEmpty || !config.cpuAccelerators.isEmpty {
+                object.member("optimization") { writer in
+                    writer.object { optimization in
+                        optimization.member("execution_accelerators") { writer in
+                            writer.object { accelerators in
+                                accelerators.member("gpu_execution_accelerator") { $0.list(config.gpuAccelerators) { $0.accelerator($1) } }
+                                accelerators.member("cpu_execution_accelerator") { $0.list(config.cpuAccelerators) { $0.accelerator($1) } }
+                            }
+                        }
                     }
                 }
             }
@@ -93,6 +110,17 @@ extension JSONWriter {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    mutating func accelerator(_ accelerator: ExecutionAccelerator) {
+        object { object in
+            object.member("name") { $0.string(accelerator.name) }
+            object.member("parameters") { writer in
+                writer.object { parameters in
+                    for key in accelerator.parameters.keys.sorted() { parameters.member(key) { $0.string(accelerator.parameters[key]!) } }
                 }
             }
         }
