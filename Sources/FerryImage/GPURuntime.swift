@@ -11,7 +11,7 @@ import FerryCore
 /// libraries beside them (as `scripts/install-onnxruntime --gpu` lays them
 /// out). Every `DT_NEEDED` of every packed library is met by another packed
 /// one, the base, a system library added to the base, or the driver.
-struct GPURuntime {
+package struct GPURuntime {
     /// The driver's libraries: the NVIDIA container toolkit mounts the host's
     /// into the container, matched to its kernel module, so an image never
     /// carries them.
@@ -20,17 +20,17 @@ struct GPURuntime {
     static let tensorRTProvider = "libonnxruntime_providers_tensorrt.so"
 
     /// Beside `libonnxruntime.so` in the runtime layer.
-    var providers: [URL] = []
+    package var providers: [URL] = []
     /// The CUDA layer.
-    var cudaLibraries: [URL] = []
+    package var cudaLibraries: [URL] = []
     /// System libraries (name → path on this machine) the CUDA libraries need beyond ferry's.
-    var systemLibraries: [String: String] = [:]
-    var notes: [String] = []
+    package var systemLibraries: [String: String] = [:]
+    package var notes: [String] = []
 
     /// `baseHas` says whether the base image has a library by name (never for
     /// scratch); `packed` are the libraries already going in for ferry and
     /// ONNX Runtime, by name.
-    static func plan(onnxRuntime: URL, baseHas: (String) -> Bool, packed: [String: String]) throws(FerryError) -> GPURuntime {
+    package static func plan(onnxRuntime: URL, baseHas: (String) -> Bool, packed: [String: String]) throws(FerryError) -> GPURuntime {
         let library = onnxRuntime.resolvingSymlinksInPath()
         let directory = library.deletingLastPathComponent()
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else {

@@ -171,15 +171,16 @@ public struct ImagePlan: Sendable {
 
     /// What the NVIDIA container toolkit reads (every GPU, the compute and
     /// NVML libraries of the driver), models without instance_group on a GPU
-    /// when there is one, and the loader path: the packed CUDA libraries, then
-    /// where older device plugins mount the driver.
+    /// when there is one, and the loader path: the packed CUDA libraries, a
+    /// CUDA base image's, then where older device plugins mount the driver.
     private static func gpuEnvironment(_ environment: [String]) -> [String] {
         var result = environment.filter {
             !["NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES", "FERRY_DEVICE", "LD_LIBRARY_PATH"].contains($0.prefix { $0 != "=" })
         }
         let existing = environment.first { $0.hasPrefix("LD_LIBRARY_PATH=") }.map { $0.dropFirst(16).split(separator: ":").map(String.init) } ?? []
         var path: [String] = []
-        for directory in ["/\(onnxRuntimeDirectory)"] + existing + ["/usr/local/nvidia/lib64"] where !path.contains(directory) {
+        for directory in ["/\(onnxRuntimeDirectory)"] + existing + ["/usr/local/cuda/lib64", "/usr/local/nvidia/lib64"]
+        where !path.contains(directory) {
             path.append(directory)
         }
         result += [

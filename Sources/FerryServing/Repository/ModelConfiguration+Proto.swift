@@ -173,18 +173,16 @@ extension ModelConfiguration {
             group.kind = .cpu
             message.instanceGroup = [group]
         }
-        message.optimization.executionAccelerators.gpuExecutionAccelerator = gpuAccelerators.map { accelerator in
-            var entry = Inference_ModelOptimizationPolicy.ExecutionAccelerators.Accelerator()
-            entry.name = accelerator.name
-            entry.parameters = accelerator.parameters
-            return entry
+        func entries(_ accelerators: [ExecutionAccelerator]) -> [Inference_ModelOptimizationPolicy.ExecutionAccelerators.Accelerator] {
+            accelerators.map { accelerator in
+                var entry = Inference_ModelOptimizationPolicy.ExecutionAccelerators.Accelerator()
+                entry.name = accelerator.name
+                entry.parameters = accelerator.parameters
+                return entry
+            }
         }
-        message.optimization.executionAccelerators.cpuExecutionAccelerator = cpuAccelerators.map { accelerator in
-            var entry = Inference_ModelOptimizationPolicy.ExecutionAccelerators.Accelerator()
-            entry.name = accelerator.name
-            entry.parameters = accelerator.parameters
-            return entry
-        }
+        message.optimization.executionAccelerators.gpuExecutionAccelerator = entries(gpuAccelerators)
+        message.optimization.executionAccelerators.cpuExecutionAccelerator = entries(cpuAccelerators)
         if gpuAccelerators.isEmpty && cpuAccelerators.isEmpty { message.clearOptimization() }
         if let dynamicBatching {
             var batching = Inference_ModelDynamicBatching()
