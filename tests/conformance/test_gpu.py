@@ -3,12 +3,14 @@ model whose config.pbtxt asks for KIND_GPU is UNAVAILABLE with the reason
 while the others serve, and each reason is its own sentence: no driver, no
 device N, a CPU build of ONNX Runtime, a GPU build without its provider
 libraries, a provider library that does not load. KIND_AUTO falls back to the
-CPU. No GPU metrics appear without NVML.
+CPU. No GPU metrics appear without NVML, and with it each figure appears
+under Triton's name with Ferry's prefix.
 
 This machine has no NVIDIA driver. For the reasons that come after the
 driver, `fixtures/stand_in_cuda_driver.c` is compiled into a libcuda.so.1
 that reports devices and nothing more; ferry finds it through
-LD_LIBRARY_PATH, as it would find the real one. The GPU build of ONNX Runtime
+LD_LIBRARY_PATH, as it would find the real one; `fixtures/stand_in_nvml.c`
+does the same for libnvidia-ml.so.1 with fixed figures. The GPU build of ONNX Runtime
 is the one `scripts/install-onnxruntime --gpu` installs (make test does)."""
 
 from __future__ import annotations
@@ -51,14 +53,18 @@ def repository(tmp_path_factory) -> Path:
     return repo
 
 
+def compile_library(directory: Path, name: str, source: str) -> None:
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    assert compiler, "a C compiler is needed to build the stand-in driver libraries"
+    path = Path(__file__).parent / "fixtures" / source
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(directory / name), str(path)], check=True)
+
+
 @pytest.fixture(scope="module")
 def stand_in_driver(tmp_path_factory) -> Path:
     """A directory holding the stand-in libcuda.so.1."""
     directory = tmp_path_factory.mktemp("driver")
-    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    assert compiler, "a C compiler is needed to build the stand-in driver"
-    source = Path(__file__).parent / "fixtures" / "stand_in_cuda_driver.c"
-    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(directory / "libcuda.so.1"), str(source)], check=True)
+    compile_library(directory, "libcuda.so.1", "stand_in_cuda_driver.c")
     return directory
 
 
@@ -163,6 +169,31 @@ def test_a_provider_library_that_does_not_load_names_what_it_lacks(repository, t
         assert infer_mlp(server, "auto") == infer_mlp(server, "cpu")
         log = server.log_tail(200_000)
         assert "KIND_AUTO instances run on the CPU" in log and "undefined symbol" in log
+    finally:
+        stop_server(server)
+
+
+def test_nvml_figures_are_exported_as_ferry_nv_gpu_metrics(repository, tmp_path):
+    nvml = tmp_path / "nvml"
+    nvml.mkdir()
+    compile_library(nvml, "libnvidia-ml.so.1", "stand_in_nvml.c")
+    server = serve(repository, tmp_path, env={"LD_LIBRARY_PATH": str(nvml)})
+    try:
+        text = requests.get(f"http://{server.metrics_url}/metrics", timeout=10).text
+        values = {}
+        for line in text.splitlines():
+            if line.startswith("ferry_nv_"):
+                name, value = line.rsplit(" ", 1)
+                values[name] = float(value)
+        label = '{gpu_uuid="GPU-stand-in-0"}'
+        assert values == {
+            f"ferry_nv_gpu_utilization{label}": 0.37,
+            f"ferry_nv_gpu_memory_total_bytes{label}": float(16 << 30),
+            f"ferry_nv_gpu_memory_used_bytes{label}": float(1 << 30),
+            f"ferry_nv_gpu_power_usage{label}": 70.5,
+            f"ferry_nv_gpu_power_limit{label}": 300.0,
+        }, text
+        assert "# HELP ferry_nv_gpu_utilization GPU utilization rate" in text
     finally:
         stop_server(server)
 
