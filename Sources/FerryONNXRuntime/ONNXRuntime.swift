@@ -39,11 +39,15 @@ public final class ONNXRuntime: @unchecked Sendable {
     /// Its environment holds a thread pool of `sharedPoolThreads` threads
     /// (the caller's included; 0: one per physical core) for the sessions
     /// that share one; the first load decides its size.
-    public static func load(libraryPath: String? = nil, sharedPoolThreads: Int = 0) throws(FerryError) -> ONNXRuntime {
-        let key = libraryPath ?? ""
+    /// `preferGPUBuild` looks for `scripts/install-onnxruntime --gpu`'s copy first.
+    public static func load(libraryPath: String? = nil, sharedPoolThreads: Int = 0, preferGPUBuild: Bool = false) throws(FerryError)
+        -> ONNXRuntime
+    {
+        let key = (libraryPath ?? "") + (preferGPUBuild ? "\u{0}gpu" : "")
         return try loaded.withLock { cache throws(FerryError) -> ONNXRuntime in
             if let runtime = cache[key] { return runtime }
-            let locator = ONNXRuntimeLibraryLocator(explicitPath: libraryPath)
+            var locator = ONNXRuntimeLibraryLocator(explicitPath: libraryPath)
+            locator.gpuBuild = preferGPUBuild
             let runtime = try ONNXRuntime(locator: locator, sharedPoolThreads: sharedPoolThreads)
             cache[key] = runtime
             return runtime

@@ -32,7 +32,8 @@ package struct ONNXRuntimeLibraryLocator {
     package var environment: [String: String] = ProcessInfo.processInfo.environment
     package var currentDirectory: String = FileManager.default.currentDirectoryPath
     package var executableDirectory: String? = Self.executableDirectory()
-    /// Looks in `.deps/onnxruntime-gpu/lib` (`scripts/install-onnxruntime --gpu`) instead of `.deps/onnxruntime/lib`.
+    /// Looks in `.deps/onnxruntime-gpu/lib` (`scripts/install-onnxruntime --gpu`)
+    /// before `.deps/onnxruntime/lib`: for `ferry serve --device cuda|auto` and `ferry build --gpu`.
     package var gpuBuild = false
 
     package init(explicitPath: String? = nil) { self.explicitPath = explicitPath }
@@ -55,10 +56,11 @@ package struct ONNXRuntimeLibraryLocator {
                 directory.deleteLastPathComponent()
             }
         }
-        for directory in depsDirectories {
-            let folder = gpuBuild ? "onnxruntime-gpu" : "onnxruntime"
-            let path = URL(fileURLWithPath: directory).appendingPathComponent(".deps/\(folder)/lib/\(Self.pinnedFileName)").path
-            candidates.append(Candidate(path: path, source: ".deps"))
+        for folder in gpuBuild ? ["onnxruntime-gpu", "onnxruntime"] : ["onnxruntime"] {
+            for directory in depsDirectories {
+                let path = URL(fileURLWithPath: directory).appendingPathComponent(".deps/\(folder)/lib/\(Self.pinnedFileName)").path
+                candidates.append(Candidate(path: path, source: ".deps"))
+            }
         }
         if let executableDirectory {
             for folder in [

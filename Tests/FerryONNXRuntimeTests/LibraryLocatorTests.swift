@@ -42,4 +42,21 @@ struct LibraryLocatorTests {
         #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted())
         #expect(Set(paths).count == paths.count)
     }
+
+    @Test("for GPU serving and --gpu images, the GPU build in .deps comes before the CPU build")
+    func gpuBuildFirst() {
+        var gpu = locator()
+        gpu.gpuBuild = true
+        let paths = gpu.candidates().map { $0.path }
+        let order = [
+            "/work/app/.deps/onnxruntime-gpu/lib/libonnxruntime.so.1.31.1",
+            "/opt/ferry/.deps/onnxruntime-gpu/lib/libonnxruntime.so.1.31.1",
+            "/work/app/.deps/onnxruntime/lib/libonnxruntime.so.1.31.1",
+            "/opt/ferry/bin/libonnxruntime.so.1.31.1",
+        ]
+        let positions = order.map { paths.firstIndex(of: $0) }
+        #expect(positions.allSatisfy { $0 != nil }, "\(paths)")
+        #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted())
+        #expect(!locator().candidates().contains { $0.path.contains("onnxruntime-gpu") })
+    }
 }

@@ -37,7 +37,8 @@ struct RuntimeOptions: ParsableArguments {
         }
     }
 
-    func backend() throws(FerryError) -> ONNXRuntimeBackend {
+    /// `preferGPUBuild`: the GPU build installed in .deps, when there is one, before the CPU build.
+    func backend(preferGPUBuild: Bool = false) throws(FerryError) -> ONNXRuntimeBackend {
         let options = ONNXRuntimeOptions(
             threadPool: threadPool,
             intraOpThreads: intraOpThreads,
@@ -45,7 +46,7 @@ struct RuntimeOptions: ParsableArguments {
             graphOptimization: graphOptimization,
             executionMode: executionMode
         )
-        let runtime = try ONNXRuntime.load(libraryPath: libraryPath, sharedPoolThreads: AvailableCores.count)
+        let runtime = try ONNXRuntime.load(libraryPath: libraryPath, sharedPoolThreads: AvailableCores.count, preferGPUBuild: preferGPUBuild)
         return ONNXRuntimeBackend(runtime: runtime, options: options)
     }
 }

@@ -247,7 +247,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.logsJSON = json
             configuration.otelEndpoint = otelEndpoint
             let server = try await FerryServer.build(
-                configuration, backend: try runtime.backend(), registry: registry, stopsOnSignals: true,
+                configuration, backend: try runtime.backend(preferGPUBuild: configuration.device != .cpu), registry: registry, stopsOnSignals: true,
                 logger: logger)
             try await server.run()
             logger.info("stopped")
