@@ -46,12 +46,18 @@ extension ONNXRuntime {
             files.append("libonnxruntime_providers_tensorrt.so")
         }
         // A bare name was found on the system path; ONNX Runtime reports that case itself.
-        guard libraryPath.contains("/") else { return nil }
-        let directory = URL(fileURLWithPath: libraryPath).resolvingSymlinksInPath().deletingLastPathComponent()
+        guard let directory = libraryDirectory else { return nil }
         for file in files where !FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path) {
             return "the provider library \(file) is missing from \(directory.path), where ONNX Runtime looks for it beside \(libraryPath); \(install)"
         }
         return nil
+    }
+
+    /// The directory the library was loaded from, where its provider
+    /// libraries and (installed by `--gpu`) the CUDA libraries are; nil when
+    /// it was found by bare name on the system path.
+    private var libraryDirectory: URL? {
+        libraryPath.contains("/") ? URL(fileURLWithPath: libraryPath).resolvingSymlinksInPath().deletingLastPathComponent() : nil
     }
 
     /// Appends TensorRT (when asked) and then CUDA: ONNX Runtime gives each
@@ -95,8 +101,7 @@ extension ONNXRuntime {
     /// Runtime; a missing one is left for the loader's own search (a CUDA
     /// base image), and ONNX Runtime names whatever is still missing.
     private func preloadCUDALibraries() {
-        guard libraryPath.contains("/") else { return }
-        let directory = URL(fileURLWithPath: libraryPath).resolvingSymlinksInPath().deletingLastPathComponent()
+        guard let directory = libraryDirectory else { return }
         Self.preloaded.withLock { done in
             guard done.insert(directory.path).inserted else { return }
             for name in Self.cudaLibraries {

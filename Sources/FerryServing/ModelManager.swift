@@ -567,9 +567,13 @@ public actor ModelManager {
         if let reason = layout.fallbackReason {
             logger.info("KIND_AUTO instances run on the CPU", metadata: ["model": "\(name)", "reason": "\(reason)"])
         }
+        func load(_ layout: InstanceLayout) async throws(FerryError) -> LoadedModelVersion {
+            try await loadInstances(
+                layout, name: name, version: version, file: file, configuration: configuration, fingerprint: fingerprint,
+                modelDirectory: modelDirectory)
+        }
         do throws(FerryError) {
-            return try await loadInstances(layout, name: name, version: version, file: file, configuration: configuration,
-                fingerprint: fingerprint, modelDirectory: modelDirectory)
+            return try await load(layout)
         } catch {
             // KIND_AUTO means "a GPU if it works": one that does not (a provider
             // library that fails to load, a device out of memory) leaves the CPU.
@@ -577,8 +581,7 @@ public actor ModelManager {
             logger.notice("KIND_AUTO instances run on the CPU", metadata: ["model": "\(name)", "reason": "\(error.message)"])
             let fallback = try InstanceLayout.resolve(
                 configuration, defaultGroup: defaultGroup, inventory: gpus, backend: backend, autoOnCPU: true)
-            return try await loadInstances(fallback, name: name, version: version, file: file, configuration: configuration,
-                fingerprint: fingerprint, modelDirectory: modelDirectory)
+            return try await load(fallback)
         }
     }
 
